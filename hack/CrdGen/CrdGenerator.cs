@@ -26,7 +26,7 @@ public static class CrdGenerator
     /// <returns>The generated CRDs.</returns>
     public static IReadOnlyList<GeneratedCrd> Generate(Assembly assembly)
     {
-        var docs = new XmlDocs([assembly, typeof(V1Pod).Assembly]);
+        var docs = new XmlDocs([assembly]);
         var builder = new SchemaBuilder(docs);
         return [.. assembly.GetTypes()
             .Where(t => t.GetCustomAttribute<KubernetesEntityAttribute>() is not null)

@@ -20,13 +20,6 @@ public sealed class SchemaBuilder(XmlDocs docs)
 
     private readonly HashSet<Type> _inProgress = [];
 
-    /// <summary>
-    /// Whether types of the Kubernetes API embedded in ours (the pod template, tolerations, affinity)
-    /// carry their descriptions. Off by default: with them the DePinDeployment CRD outgrows the 256 KiB
-    /// annotation that client-side <c>kubectl apply</c> keeps, and <c>kubectl explain pod.spec</c> has them.
-    /// </summary>
-    public bool EmbeddedKubernetesDescriptions { get; init; }
-
     /// <summary>The schema of a whole custom resource: apiVersion, kind, metadata, spec and status.</summary>
     /// <param name="resource">The resource type.</param>
     /// <returns>The <c>openAPIV3Schema</c> node.</returns>
@@ -395,11 +388,12 @@ public sealed class SchemaBuilder(XmlDocs docs)
         };
     }
 
-    private string? Describe(PropertyInfo property) =>
-        IsKubernetesModel(property.DeclaringType!) && !EmbeddedKubernetesDescriptions ? null : docs.Of(property);
+    // Types embedded from the Kubernetes API (the pod template, tolerations, affinity) carry no
+    // descriptions: with them the DePinDeployment CRD outgrows the 256 KiB annotation that client-side
+    // `kubectl apply` keeps, and `kubectl explain pod.spec` documents them already.
+    private string? Describe(PropertyInfo property) => IsKubernetesModel(property.DeclaringType!) ? null : docs.Of(property);
 
-    private string? Describe(Type type) =>
-        IsKubernetesModel(type) && !EmbeddedKubernetesDescriptions ? null : docs.Of(type);
+    private string? Describe(Type type) => IsKubernetesModel(type) ? null : docs.Of(type);
 
     private static bool IsKubernetesModel(Type type) => type.Namespace == typeof(V1Pod).Namespace;
 

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using DePin.Api.V1Alpha1;
+using DePin.Testing;
 using k8s;
 
 namespace DePin.Api.Tests;

@@ -1,10 +1,14 @@
-namespace DePin.Api.Tests;
+namespace DePin.Testing;
 
 /// <summary>Finds files of the repository from wherever the test assembly runs.</summary>
-internal static class RepositoryPaths
+public static class RepositoryPaths
 {
+    /// <summary>The folder holding Operator.sln.</summary>
     public static string Root { get; } = FindRoot();
 
+    /// <summary>A path under the repository root.</summary>
+    /// <param name="parts">Path segments.</param>
+    /// <returns>The combined path.</returns>
     public static string Of(params string[] parts) => Path.Combine([Root, .. parts]);
 
     private static string FindRoot()

@@ -1,11 +1,16 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace DePin.Api.Tests;
+namespace DePin.Testing;
 
 /// <summary>Lists where two JSON trees differ.</summary>
-internal static class JsonTrees
+public static class JsonTrees
 {
+    /// <summary>Adds a line to <paramref name="differences"/> for every place where the trees differ.</summary>
+    /// <param name="expected">The tree before.</param>
+    /// <param name="actual">The tree after.</param>
+    /// <param name="path">Path of the two nodes, empty at the root.</param>
+    /// <param name="differences">Where differences are collected.</param>
     public static void Compare(JsonNode? expected, JsonNode? actual, string path, List<string> differences)
     {
         switch (expected)

