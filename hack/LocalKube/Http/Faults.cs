@@ -1,0 +1,133 @@
+using System.Text.Json.Nodes;
+using DePin.LocalKube.Storage;
+
+namespace DePin.LocalKube.Http;
+
+/// <summary>
+/// Faults a test can inject: failed requests (5xx, or 429 with Retry-After), added latency, every watch
+/// closed at once, and compaction so that old resourceVersions get 410 Gone.
+/// </summary>
+/// <param name="store">The store whose watches and history the faults act on.</param>
+public sealed class Faults(ObjectStore store)
+{
+    private readonly Lock _lock = new();
+    private readonly List<FailureRule> _rules = [];
+
+    /// <summary>Latency added before every API request.</summary>
+    public TimeSpan Latency { get; set; }
+
+    /// <summary>Requests failed so far by injected rules.</summary>
+    public int Injected { get; private set; }
+
+    /// <summary>Fails the next requests that match.</summary>
+    /// <param name="count">How many requests to fail.</param>
+    /// <param name="code">HTTP status: 500, 503, 429, ...</param>
+    /// <param name="method">HTTP method to match, or null for any.</param>
+    /// <param name="resource">Plural resource name the path must contain, or null for any.</param>
+    /// <param name="retryAfterSeconds">Retry-After for a 429.</param>
+    public void FailNext(int count, int code, string? method = null, string? resource = null, int retryAfterSeconds = 1)
+    {
+        lock (_lock)
+        {
+            _rules.Add(new FailureRule(count, code, method, resource, retryAfterSeconds));
+        }
+    }
+
+    /// <summary>Ends every open watch, as an API server restart would.</summary>
+    public void CloseAllWatches() => store.CloseAllWatches();
+
+    /// <summary>Forgets past changes, so watches resuming from an older resourceVersion get 410 Gone.</summary>
+    public void Compact() => store.Compact();
+
+    internal async Task BeforeRequestAsync(HttpContext context)
+    {
+        var path = context.Request.Path.Value ?? "";
+        if (!path.StartsWith("/api", StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        if (Latency > TimeSpan.Zero)
+        {
+            await Task.Delay(Latency, context.RequestAborted).ConfigureAwait(false);
+        }
+
+        FailureRule? hit = null;
+        lock (_lock)
+        {
+            hit = _rules.FirstOrDefault(r => (r.Method is null || r.Method == context.Request.Method)
+                && (r.Resource is null || path.Split('/').Contains(r.Resource)));
+            if (hit is not null)
+            {
+                hit.Remaining--;
+                Injected++;
+                if (hit.Remaining <= 0)
+                {
+                    _rules.Remove(hit);
+                }
+            }
+        }
+
+        if (hit is null)
+        {
+            return;
+        }
+
+        throw hit.Code == 429
+            ? new ApiException(429, "TooManyRequests", "injected: too many requests, please try again later", new JsonObject { ["retryAfterSeconds"] = hit.RetryAfterSeconds })
+            : new ApiException(hit.Code, hit.Code == 503 ? "ServiceUnavailable" : "InternalError", $"injected failure with status {hit.Code}");
+    }
+
+    /// <summary>Serves the fault endpoints under <c>/localkube/faults/</c>, for tests that run LocalKube as a process.</summary>
+    /// <param name="context">The HTTP context.</param>
+    /// <returns>True when the request was a fault request.</returns>
+    internal async Task<bool> TryServeAsync(HttpContext context)
+    {
+        var path = context.Request.Path.Value ?? "";
+        if (!path.StartsWith("/localkube/faults/", StringComparison.Ordinal) || context.Request.Method != "POST")
+        {
+            return false;
+        }
+
+        var query = context.Request.Query;
+        switch (path["/localkube/faults/".Length..])
+        {
+            case "close-watches":
+                CloseAllWatches();
+                break;
+            case "compact":
+                Compact();
+                break;
+            case "latency":
+                Latency = TimeSpan.FromMilliseconds(int.TryParse(query["ms"], out var ms) ? ms : 0);
+                break;
+            case "fail":
+                FailNext(
+                    int.TryParse(query["count"], out var count) ? count : 1,
+                    int.TryParse(query["code"], out var code) ? code : 500,
+                    query["method"].FirstOrDefault(),
+                    query["resource"].FirstOrDefault(),
+                    int.TryParse(query["retryAfter"], out var retry) ? retry : 1);
+                break;
+            default:
+                context.Response.StatusCode = 404;
+                return true;
+        }
+
+        context.Response.StatusCode = 204;
+        return true;
+    }
+
+    private sealed class FailureRule(int remaining, int code, string? method, string? resource, int retryAfterSeconds)
+    {
+        public int Remaining { get; set; } = remaining;
+
+        public int Code { get; } = code;
+
+        public string? Method { get; } = method;
+
+        public string? Resource { get; } = resource;
+
+        public int RetryAfterSeconds { get; } = retryAfterSeconds;
+    }
+}

@@ -1,0 +1,86 @@
+using System.Globalization;
+using DePin.LocalKube;
+
+// LocalKube: a single-process Kubernetes API server for development and tests. Not a production control plane.
+const string Help = """
+    Usage: LocalKube [options]
+
+    A single-process Kubernetes API server on 127.0.0.1 for development and tests. It speaks the
+    Kubernetes REST and watch protocol well enough for kubectl and client libraries, keeps everything
+    in memory and is NOT a production control plane. See hack/LocalKube/README.md for what it does
+    not implement; notably, CRD validation rules written in CEL (x-kubernetes-validations) are not
+    evaluated: the operator checks those rules itself.
+
+    Options:
+      --port N                TCP port on 127.0.0.1; 0 (the default) picks a free port
+      --kubeconfig FILE       write a kubeconfig for kubectl to FILE
+      --bookmark-interval S   seconds between watch bookmarks (default 1)
+      --history N             changes kept for resuming watches; older ones get 410 Gone (default 100000)
+      -h, --help              show this help
+
+    Fault injection (POST, for tests that run LocalKube as a process):
+      /localkube/faults/close-watches              end every open watch
+      /localkube/faults/compact                    make every older resourceVersion 410 Gone
+      /localkube/faults/fail?count=N&code=C[&method=M][&resource=R][&retryAfter=S]
+      /localkube/faults/latency?ms=N               add latency to every API request
+    """;
+
+int port = 0, history = 100_000;
+double bookmarkSeconds = 1;
+string? kubeconfig = null;
+for (var i = 0; i < args.Length; i++)
+{
+    string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+    switch (args[i])
+    {
+        case "--port":
+            port = int.Parse(Value(), CultureInfo.InvariantCulture);
+            break;
+        case "--kubeconfig":
+            kubeconfig = Value();
+            break;
+        case "--bookmark-interval":
+            bookmarkSeconds = double.Parse(Value(), CultureInfo.InvariantCulture);
+            break;
+        case "--history":
+            history = int.Parse(Value(), CultureInfo.InvariantCulture);
+            break;
+        case "-h" or "--help":
+            Console.WriteLine(Help);
+            return 0;
+        default:
+            await Console.Error.WriteLineAsync($"unknown option {args[i]}\n\n{Help}");
+            return 2;
+    }
+}
+
+await using var server = await LocalKubeServer.StartAsync(new ServerOptions
+{
+    Port = port,
+    BookmarkInterval = TimeSpan.FromSeconds(bookmarkSeconds),
+    HistoryLimit = history,
+});
+if (kubeconfig is not null)
+{
+    await File.WriteAllTextAsync(kubeconfig, server.Kubeconfig());
+    Console.WriteLine($"kubeconfig written to {kubeconfig}");
+}
+
+Console.WriteLine($"LocalKube serving at {server.Url}");
+using var stop = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    stop.Cancel();
+};
+AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.Cancel();
+try
+{
+    await Task.Delay(Timeout.Infinite, stop.Token);
+}
+catch (OperationCanceledException)
+{
+    // Stopped by Ctrl+C or SIGTERM.
+}
+
+return 0;
