@@ -305,6 +305,9 @@ public sealed class ApiHandler
         context.Response.ContentType = "application/json";
         await context.Response.StartAsync(context.RequestAborted).ConfigureAwait(false);
 
+        // Send the headers now: a client waits for them before it reads events, and there may be none for a while.
+        await context.Response.Body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+
         using var bookmarkTimer = bookmarks ? new PeriodicTimer(_options.BookmarkInterval, _time) : null;
         var bookmarkLoop = bookmarkTimer is null ? Task.CompletedTask : Task.Run(async () =>
         {

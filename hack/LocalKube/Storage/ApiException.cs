@@ -94,7 +94,7 @@ public sealed class ApiException : Exception
         details["causes"] = new JsonArray([.. causes.Select(c => (JsonNode)new JsonObject
         {
             ["reason"] = c.Reason,
-            ["message"] = c.ToString(),
+            ["message"] = c.Detail,
             ["field"] = c.Field,
         })]);
         var summary = causes.Count == 1 ? causes[0].ToString() : $"[{string.Join(", ", causes)}]";
