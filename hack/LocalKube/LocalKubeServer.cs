@@ -1,5 +1,6 @@
 using DePin.LocalKube.Http;
 using DePin.LocalKube.Schema;
+using DePin.LocalKube.Simulation;
 using DePin.LocalKube.Storage;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -13,10 +14,12 @@ namespace DePin.LocalKube;
 public sealed class LocalKubeServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly CloudNodes _cloudNodes;
 
-    private LocalKubeServer(WebApplication app, ObjectStore store, Faults faults)
+    private LocalKubeServer(WebApplication app, ObjectStore store, Faults faults, CloudNodes cloudNodes)
     {
         _app = app;
+        _cloudNodes = cloudNodes;
         Store = store;
         Faults = faults;
     }
@@ -60,7 +63,9 @@ public sealed class LocalKubeServer : IAsyncDisposable
         });
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
 
-        var server = new LocalKubeServer(app, store, faults);
+        var cloudNodes = new CloudNodes(store, time, options.CloudNodes);
+        cloudNodes.Start();
+        var server = new LocalKubeServer(app, store, faults, cloudNodes);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         server.Url = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
         return server;
@@ -93,6 +98,7 @@ public sealed class LocalKubeServer : IAsyncDisposable
     /// <returns>A task that completes when it has stopped.</returns>
     public async ValueTask DisposeAsync()
     {
+        await _cloudNodes.DisposeAsync().ConfigureAwait(false);
         Store.CloseAllWatches();
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using DePin.LocalKube;
+using DePin.LocalKube.Simulation;
 
 // LocalKube: a single-process Kubernetes API server for development and tests. Not a production control plane.
 const string Help = """
@@ -16,6 +17,9 @@ const string Help = """
       --kubeconfig FILE       write a kubeconfig for kubectl to FILE
       --bookmark-interval S   seconds between watch bookmarks (default 1)
       --history N             changes kept for resuming watches; older ones get 410 Gone (default 100000)
+      --cloud-nodes N         simulated Ready cloud nodes cloud-0..cloud-N-1 that get unbound pods
+                              scheduled onto them and run them (default 0)
+      --pod-start-delay MS    milliseconds from binding to Running and Ready on a simulated node (default 500)
       -h, --help              show this help
 
     Fault injection (POST, for tests that run LocalKube as a process):
@@ -25,7 +29,7 @@ const string Help = """
       /localkube/faults/latency?ms=N               add latency to every API request
     """;
 
-int port = 0, history = 100_000;
+int port = 0, history = 100_000, cloudNodes = 0, startDelayMs = 500;
 double bookmarkSeconds = 1;
 string? kubeconfig = null;
 for (var i = 0; i < args.Length; i++)
@@ -45,6 +49,12 @@ for (var i = 0; i < args.Length; i++)
         case "--history":
             history = int.Parse(Value(), CultureInfo.InvariantCulture);
             break;
+        case "--cloud-nodes":
+            cloudNodes = int.Parse(Value(), CultureInfo.InvariantCulture);
+            break;
+        case "--pod-start-delay":
+            startDelayMs = int.Parse(Value(), CultureInfo.InvariantCulture);
+            break;
         case "-h" or "--help":
             Console.WriteLine(Help);
             return 0;
@@ -59,6 +69,7 @@ await using var server = await LocalKubeServer.StartAsync(new ServerOptions
     Port = port,
     BookmarkInterval = TimeSpan.FromSeconds(bookmarkSeconds),
     HistoryLimit = history,
+    CloudNodes = new CloudNodeOptions { Count = cloudNodes, StartDelay = TimeSpan.FromMilliseconds(startDelayMs) },
 });
 if (kubeconfig is not null)
 {

@@ -11,4 +11,7 @@ public sealed class ServerOptions
 
     /// <summary>Changes kept for watches that resume from a resourceVersion. Default 100,000.</summary>
     public int HistoryLimit { get; init; } = 100_000;
+
+    /// <summary>Simulated cloud nodes, and how they run pods. Default: none.</summary>
+    public Simulation.CloudNodeOptions CloudNodes { get; init; } = new();
 }

@@ -359,21 +359,21 @@ public sealed class ApiHandler
 
     private async Task DeleteAsync(HttpContext context, ResourceType type, string ns, string name)
     {
-        var (policy, uid, rv) = await ReadDeleteOptionsAsync(context, type).ConfigureAwait(false);
-        var (obj, deleted) = _store.Delete(type, ns, name, policy, uid, rv);
+        var (policy, uid, rv, grace) = await ReadDeleteOptionsAsync(context, type).ConfigureAwait(false);
+        var (obj, deleted) = _store.Delete(type, ns, name, policy, uid, rv, grace);
         await WriteJsonAsync(context, deleted ? 200 : 202, JsonNode.Parse(obj.Json)!).ConfigureAwait(false);
     }
 
     private async Task DeleteCollectionAsync(HttpContext context, ResourceRequest r)
     {
-        var (policy, _, _) = await ReadDeleteOptionsAsync(context, r.Type).ConfigureAwait(false);
+        var (policy, _, _, grace) = await ReadDeleteOptionsAsync(context, r.Type).ConfigureAwait(false);
         var page = _store.List(r.Type, r.Namespace, LabelSelector.Parse(context.Request.Query["labelSelector"]), FieldSelector.Parse(context.Request.Query["fieldSelector"], r.Type));
         var items = new JsonArray();
         foreach (var item in page.Items)
         {
             try
             {
-                items.Add(JsonNode.Parse(_store.Delete(r.Type, item.Namespace, item.Name, policy).Object.Json));
+                items.Add(JsonNode.Parse(_store.Delete(r.Type, item.Namespace, item.Name, policy, gracePeriodSeconds: grace).Object.Json));
             }
             catch (ApiException e) when (e.Code == 404)
             {
@@ -390,16 +390,18 @@ public sealed class ApiHandler
         }).ConfigureAwait(false);
     }
 
-    private static async Task<(PropagationPolicy Policy, string? Uid, string? ResourceVersion)> ReadDeleteOptionsAsync(HttpContext context, ResourceType type)
+    private static async Task<(PropagationPolicy Policy, string? Uid, string? ResourceVersion, long? GracePeriodSeconds)> ReadDeleteOptionsAsync(HttpContext context, ResourceType type)
     {
         var text = context.Request.Query["propagationPolicy"].FirstOrDefault();
         string? uid = null, rv = null;
+        long? grace = long.TryParse(context.Request.Query["gracePeriodSeconds"], NumberStyles.None, CultureInfo.InvariantCulture, out var g) ? g : null;
         if (context.Request.ContentLength is > 0 || context.Request.Headers.TransferEncoding.Count > 0)
         {
             var body = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false) as JsonObject;
             text = (string?)body?["propagationPolicy"] ?? text;
             uid = (string?)body?["preconditions"]?["uid"];
             rv = (string?)body?["preconditions"]?["resourceVersion"];
+            grace = (long?)body?["gracePeriodSeconds"] ?? grace;
             if ((bool?)body?["orphanDependents"] == true)
             {
                 text ??= "Orphan";
@@ -413,7 +415,7 @@ public sealed class ApiHandler
             "Orphan" => PropagationPolicy.Orphan,
             _ => throw ApiException.Invalid(type, "", [new FieldError("propagationPolicy", "FieldValueNotSupported", $"Unsupported value: \"{text}\": supported values: \"Foreground\", \"Background\", \"Orphan\"")]),
         };
-        return (policy, uid, rv);
+        return (policy, uid, rv, grace);
     }
 
     private async Task ScaleAsync(HttpContext context, string method, ResourceType type, string ns, string name)
@@ -499,6 +501,7 @@ public sealed class ApiHandler
 
     private static async Task<Func<JsonObject, JsonObject>> ReadPatchAsync(HttpContext context, ResourceType type, bool strategic = true)
     {
+        RefuseProtobuf(context);
         var contentType = context.Request.ContentType?.Split(';')[0].Trim() ?? "";
         var body = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false);
         return contentType switch
@@ -515,8 +518,18 @@ public sealed class ApiHandler
 
     private static async Task<JsonObject> ReadObjectAsync(HttpContext context)
     {
+        RefuseProtobuf(context);
         var node = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false);
         return node as JsonObject ?? throw ApiException.BadRequest("the request body must be a JSON object");
+    }
+
+    // kubectl's generators for built-in kinds (kubectl create namespace, secret, ...) send protobuf.
+    private static void RefuseProtobuf(HttpContext context)
+    {
+        if (context.Request.ContentType?.Contains("protobuf", StringComparison.Ordinal) == true)
+        {
+            throw new ApiException(415, "UnsupportedMediaType", "LocalKube accepts JSON bodies only, not protobuf; use `kubectl apply -f` with a manifest instead of a `kubectl create <kind>` generator");
+        }
     }
 
     private async Task WriteItemAsync(HttpContext context, StoredObject obj)

@@ -363,8 +363,13 @@ public sealed class ObjectStore
     /// <param name="policy">What happens to dependents.</param>
     /// <param name="uid">Precondition on metadata.uid, or null.</param>
     /// <param name="resourceVersion">Precondition on metadata.resourceVersion, or null.</param>
+    /// <param name="gracePeriodSeconds">
+    /// For a pod bound to a node: seconds its kubelet has to stop it. Anything but 0 only marks the pod
+    /// terminating, and the node's kubelet deletes it with 0 once the containers are gone, as on a real
+    /// cluster. Null uses the pod's terminationGracePeriodSeconds (default 30).
+    /// </param>
     /// <returns>The object as last stored; <c>Deleted</c> tells whether it is gone.</returns>
-    public (StoredObject Object, bool Deleted) Delete(ResourceType type, string ns, string name, PropagationPolicy policy = PropagationPolicy.Background, string? uid = null, string? resourceVersion = null)
+    public (StoredObject Object, bool Deleted) Delete(ResourceType type, string ns, string name, PropagationPolicy policy = PropagationPolicy.Background, string? uid = null, string? resourceVersion = null, long? gracePeriodSeconds = null)
     {
         lock (_lock)
         {
@@ -373,6 +378,23 @@ public sealed class ObjectStore
                 || (resourceVersion is not null && resourceVersion != existing.ResourceVersion.ToString(CultureInfo.InvariantCulture)))
             {
                 throw new ApiException(409, "Conflict", $"Operation cannot be fulfilled on {type} \"{name}\": Precondition failed: UID in precondition: {uid ?? "-"}, UID in object meta: {existing.Uid}");
+            }
+
+            var bound = type.GroupResource == "pods" && (string?)existing.Node["spec"]?["nodeName"] is { Length: > 0 };
+            if (bound && gracePeriodSeconds != 0 && existing.Terminating)
+            {
+                // Already terminating: only its kubelet, with a grace period of 0, finishes the delete.
+                return (existing, false);
+            }
+
+            if (bound && gracePeriodSeconds != 0)
+            {
+                var pod = existing.Copy();
+                var grace = gracePeriodSeconds ?? (long?)pod["spec"]?["terminationGracePeriodSeconds"] ?? 30;
+                var metadata = pod["metadata"]!.AsObject();
+                metadata["deletionTimestamp"] = Timestamp(TimeSpan.FromSeconds(grace));
+                metadata["deletionGracePeriodSeconds"] = grace;
+                return (Commit(type, pod, existing, "MODIFIED"), false);
             }
 
             var result = DeleteInternal(existing, policy);
@@ -864,7 +886,8 @@ public sealed class ObjectStore
         list.Add(finalizer);
     }
 
-    private string Timestamp() => _time.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+    private string Timestamp(TimeSpan? after = null) =>
+        (_time.GetUtcNow() + (after ?? TimeSpan.Zero)).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
     private static string RandomSuffix()
     {
