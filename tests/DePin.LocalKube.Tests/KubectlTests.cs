@@ -102,6 +102,16 @@ public sealed class KubectlTests(LocalKubeFixture kube)
         Assert.Equal("2", await Ok("get", "dpd", "reapplied", "-o", "jsonpath={.spec.replicas}"));
     }
 
+    [KubectlFact]
+    public async Task ApplyServerSide_CreatesThenUpdates()
+    {
+        Assert.Contains("serverside-applied", await Ok(["apply", "--server-side", "-f", "-"], Renamed("ssa")), StringComparison.Ordinal);
+        await Ok(["apply", "--server-side", "-f", "-"], Renamed("ssa").Replace("replicas: 3", "replicas: 4", StringComparison.Ordinal));
+
+        Assert.Equal("4", await Ok("get", "dpd", "ssa", "-o", "jsonpath={.spec.replicas}"));
+        Assert.Equal("2", await Ok("get", "dpd", "ssa", "-o", "jsonpath={.spec.sla.probe.failureThreshold}"));
+    }
+
     private static string Renamed(string name) =>
         File.ReadAllText(RepositoryPaths.Of("crds", "examples", "web-service.yaml")).Replace("name: web\n", $"name: {name}\n", StringComparison.Ordinal);
 

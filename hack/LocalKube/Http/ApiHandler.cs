@@ -201,6 +201,9 @@ public sealed class ApiHandler
                 var updated = _store.Update(r.Type, ns, name, await ReadObjectAsync(context).ConfigureAwait(false), r.Subresource == "status", options);
                 await WriteObjectAsync(context, 200, updated, options).ConfigureAwait(false);
                 return;
+            case ("PATCH", { } name, null or "status") when IsApply(context):
+                await ApplyAsync(context, r, name, options).ConfigureAwait(false);
+                return;
             case ("PATCH", { } name, null or "status"):
                 var patch = await ReadPatchAsync(context, r.Type).ConfigureAwait(false);
                 var patched = _store.Patch(r.Type, ns, name, patch, r.Subresource == "status", options);
@@ -355,6 +358,45 @@ public sealed class ApiHandler
                 // The loop ends with the watch.
             }
         }
+    }
+
+    private static bool IsApply(HttpContext context) =>
+        context.Request.ContentType?.StartsWith("application/apply-patch", StringComparison.Ordinal) == true;
+
+    // Server-side apply, approximated: the applied configuration is merged into the live object (lists
+    // with a known merge key item by item, other lists replaced) or creates it. Field ownership is not
+    // tracked, so a field removed from the configuration is not removed from the object, and there are
+    // no conflicts between managers.
+    private async Task ApplyAsync(HttpContext context, ResourceRequest r, string name, WriteOptions options)
+    {
+        if (string.IsNullOrEmpty(context.Request.Query["fieldManager"]))
+        {
+            throw ApiException.BadRequest("PATCH with apply requires the fieldManager query parameter");
+        }
+
+        JsonObject applied;
+        try
+        {
+            applied = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false) as JsonObject
+                ?? throw ApiException.BadRequest("an apply patch must be an object");
+        }
+        catch (JsonException e)
+        {
+            throw new ApiException(415, "UnsupportedMediaType", $"LocalKube reads apply patches written as JSON (as kubectl sends them), not YAML: {e.Message}");
+        }
+
+        var ns = r.Namespace ?? "";
+        if (r.Subresource is null && _store.TryGet(r.Type, ns, name) is null)
+        {
+            applied["metadata"] ??= new JsonObject();
+            applied["metadata"]!.AsObject()["name"] = name;
+            await WriteObjectAsync(context, 201, _store.Create(r.Type, ns, applied, options), options).ConfigureAwait(false);
+            return;
+        }
+
+        applied["metadata"]?.AsObject().Remove("resourceVersion");
+        var result = _store.Patch(r.Type, ns, name, current => Patches.StrategicMergePatch(current, applied) as JsonObject ?? current, r.Subresource == "status", options);
+        await WriteObjectAsync(context, 200, result, options).ConfigureAwait(false);
     }
 
     private async Task DeleteAsync(HttpContext context, ResourceType type, string ns, string name)

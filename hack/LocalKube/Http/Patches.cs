@@ -133,7 +133,7 @@ public static class Patches
         if (mergeKey is null || target is null)
         {
             var replaced = new JsonArray();
-            foreach (var item in patch.Where(i => (string?)i?["$patch"] != "delete"))
+            foreach (var item in patch.Where(i => i is not JsonObject o || (string?)o["$patch"] != "delete"))
             {
                 replaced.Add(item?.DeepClone());
             }
