@@ -19,6 +19,9 @@ const string Help = """
       --history N             changes kept for resuming watches; older ones get 410 Gone (default 100000)
       --cloud-nodes N         simulated Ready cloud nodes cloud-0..cloud-N-1 that get unbound pods
                               scheduled onto them and run them (default 0)
+      --rbac                  serve HTTPS, require bearer tokens and authorize requests with RBAC from the stored
+                              roles and bindings; the kubeconfig then carries an administrator token,
+                              and POST .../serviceaccounts/NAME/token issues ServiceAccount tokens
       --pod-start-delay MS    milliseconds from binding to Running and Ready on a simulated node (default 500)
       -h, --help              show this help
 
@@ -30,6 +33,7 @@ const string Help = """
     """;
 
 int port = 0, history = 100_000, cloudNodes = 0, startDelayMs = 500;
+var rbac = false;
 double bookmarkSeconds = 1;
 string? kubeconfig = null;
 for (var i = 0; i < args.Length; i++)
@@ -55,6 +59,9 @@ for (var i = 0; i < args.Length; i++)
         case "--pod-start-delay":
             startDelayMs = int.Parse(Value(), CultureInfo.InvariantCulture);
             break;
+        case "--rbac":
+            rbac = true;
+            break;
         case "-h" or "--help":
             Console.WriteLine(Help);
             return 0;
@@ -69,6 +76,7 @@ await using var server = await LocalKubeServer.StartAsync(new ServerOptions
     Port = port,
     BookmarkInterval = TimeSpan.FromSeconds(bookmarkSeconds),
     HistoryLimit = history,
+    Rbac = rbac,
     CloudNodes = new CloudNodeOptions { Count = cloudNodes, StartDelay = TimeSpan.FromMilliseconds(startDelayMs) },
 });
 if (kubeconfig is not null)

@@ -12,6 +12,12 @@ public sealed class ServerOptions
     /// <summary>Changes kept for watches that resume from a resourceVersion. Default 100,000.</summary>
     public int HistoryLimit { get; init; } = 100_000;
 
+    /// <summary>
+    /// Require a bearer token on every request and authorize it with RBAC from the stored roles and
+    /// bindings. The kubeconfig then carries an administrator token. Default false.
+    /// </summary>
+    public bool Rbac { get; init; }
+
     /// <summary>Simulated cloud nodes, and how they run pods. Default: none.</summary>
     public Simulation.CloudNodeOptions CloudNodes { get; init; } = new();
 }

@@ -13,18 +13,21 @@ public sealed class ApiHandler
     private readonly ServerOptions _options;
     private readonly TimeProvider _time;
     private readonly Faults _faults;
+    private readonly Security _security;
 
     /// <summary>Creates the handler.</summary>
     /// <param name="store">The objects.</param>
     /// <param name="options">Server options.</param>
     /// <param name="time">The clock.</param>
     /// <param name="faults">Injected faults.</param>
-    public ApiHandler(ObjectStore store, ServerOptions options, TimeProvider time, Faults faults)
+    /// <param name="security">Authentication and authorization.</param>
+    public ApiHandler(ObjectStore store, ServerOptions options, TimeProvider time, Faults faults, Security security)
     {
         _store = store;
         _options = options;
         _time = time;
         _faults = faults;
+        _security = security;
     }
 
     /// <summary>Handles one request.</summary>
@@ -67,6 +70,11 @@ public sealed class ApiHandler
         var path = context.Request.Path.Value?.TrimEnd('/') ?? "";
         var segments = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
         var method = context.Request.Method;
+        if (path is not ("/healthz" or "/readyz" or "/livez"))
+        {
+            // Every authenticated user may read discovery and OpenAPI, as on a real cluster.
+            context.Items[nameof(UserInfo)] = _security.Authenticate(context);
+        }
 
         switch (path)
         {
@@ -172,6 +180,19 @@ public sealed class ApiHandler
             throw ApiException.BadRequest("dryRun is not supported by LocalKube");
         }
 
+        var verb = (method, r.Name) switch
+        {
+            ("GET", null) => query["watch"] is ["true" or "1"] ? "watch" : "list",
+            ("GET", _) => "get",
+            ("POST", _) => "create",
+            ("PUT", _) => "update",
+            ("PATCH", _) => "patch",
+            ("DELETE", null) => "deletecollection",
+            ("DELETE", _) => "delete",
+            _ => method.ToLowerInvariant(),
+        };
+        _security.Authorize(context.Items[nameof(UserInfo)] as UserInfo, new RequestAttributes(verb, r.Type.Group, r.Type.Plural, r.Subresource, r.Namespace, r.Name));
+
         var ns = r.Namespace ?? "";
         var options = new WriteOptions { FieldValidation = FieldValidationOf(query["fieldValidation"]) };
         switch (method, r.Name, r.Subresource)
@@ -215,6 +236,21 @@ public sealed class ApiHandler
             case ("GET" or "PUT" or "PATCH", { } name, "scale") when r.Type.Scale is not null:
                 await ScaleAsync(context, method, r.Type, ns, name).ConfigureAwait(false);
                 return;
+            case ("POST", { } name, "token") when r.Type.GroupResource == "serviceaccounts":
+                _store.Get(r.Type, ns, name);
+                await WriteJsonAsync(context, 201, new JsonObject
+                {
+                    ["kind"] = "TokenRequest",
+                    ["apiVersion"] = "authentication.k8s.io/v1",
+                    ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = ns },
+                    ["spec"] = new JsonObject { ["audiences"] = new JsonArray() },
+                    ["status"] = new JsonObject
+                    {
+                        ["token"] = _security.IssueServiceAccountToken(ns, name),
+                        ["expirationTimestamp"] = (_time.GetUtcNow() + TimeSpan.FromHours(1)).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+                    },
+                }).ConfigureAwait(false);
+                return;
             case ("POST", { } name, "binding") when r.Type.GroupResource == "pods":
                 await BindAsync(context, ns, name).ConfigureAwait(false);
                 return;
@@ -228,7 +264,7 @@ public sealed class ApiHandler
                 await WriteObjectAsync(context, 200, finalized, options).ConfigureAwait(false);
                 return;
             default:
-                throw r.Subresource is not null && r.Subresource is not ("status" or "scale" or "binding" or "finalize")
+                throw r.Subresource is not null && r.Subresource is not ("status" or "scale" or "binding" or "finalize" or "token")
                     ? NotFound()
                     : ApiException.MethodNotAllowed($"the server does not allow this method on the requested resource");
         }
