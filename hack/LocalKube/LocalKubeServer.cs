@@ -1,8 +1,8 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using DePin.LocalKube.Http;
 using DePin.LocalKube.Schema;
 using DePin.LocalKube.Simulation;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using DePin.LocalKube.Storage;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
