@@ -64,6 +64,10 @@ verify: build ## Fail if generated files are stale or code is not formatted
 	$(DOTNET) format $(SOLUTION) --verify-no-changes --no-restore
 	@echo "verify: generated files are current and code is formatted"
 
+.PHONY: bench
+bench: restore ## Run the benchmarks and print their figures (see docs/benchmarks.md)
+	$(DOTNET) run -c Release --project hack/bench/LocalKubeBench
+
 .PHONY: clean
 clean: ## Remove build output, test results and installed tools
 	$(DOTNET) clean $(SOLUTION) -v quiet >/dev/null || true
