@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using DePin.LocalKube;
 using DePin.LocalKube.Simulation;
 
@@ -87,12 +88,10 @@ if (kubeconfig is not null)
 
 Console.WriteLine($"LocalKube serving at {server.Url}");
 using var stop = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) =>
-{
-    e.Cancel = true;
-    stop.Cancel();
-};
-AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.Cancel();
+
+// The web host also listens for these signals and cancels their default action; stop here too.
+using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
 try
 {
     await Task.Delay(Timeout.Infinite, stop.Token);
@@ -103,3 +102,9 @@ catch (OperationCanceledException)
 }
 
 return 0;
+
+void Stop(PosixSignalContext context)
+{
+    context.Cancel = true;
+    stop.Cancel();
+}
