@@ -46,7 +46,8 @@ test: tools build ## Run every test project and print "N passed, N failed"
 	rm -rf $(TEST_RESULTS)
 	status=0; \
 	PATH="$(CURDIR)/$(TOOLS_BIN):$$PATH" $(DOTNET) test $(SOLUTION) --no-build -c $(CONFIGURATION) \
-		--logger "trx" --logger "console;verbosity=normal" --results-directory $(TEST_RESULTS) || status=$$?; \
+		--logger "trx" --logger "console;verbosity=normal" --results-directory $(TEST_RESULTS) \
+		--blame-hang-timeout 10m || status=$$?; \
 	bash hack/test-summary.sh $(TEST_RESULTS) || status=1; \
 	exit $$status
 
