@@ -37,6 +37,15 @@ public interface IResourceApi<T>
     /// <param name="cancellationToken">Ends the watch.</param>
     /// <returns>The events.</returns>
     IAsyncEnumerable<WatchEvent<T>> WatchAsync(string resourceVersion, TimeSpan timeout, CancellationToken cancellationToken);
+
+    /// <summary>Patches an object, or its status subresource.</summary>
+    /// <param name="ns">Namespace, or null for a cluster-scoped object.</param>
+    /// <param name="name">Name.</param>
+    /// <param name="patch">The patch.</param>
+    /// <param name="status">True to patch the status subresource.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The object as stored.</returns>
+    Task<T> PatchAsync(string? ns, string name, V1Patch patch, bool status, CancellationToken cancellationToken);
 }
 
 /// <summary>Ways to reach resource types.</summary>
@@ -56,7 +65,14 @@ public static class ResourceApi
         return new CallApi<T>(
             (cont, ct) => client.CustomObjects.ListClusterCustomObjectWithHttpMessagesAsync(entity.Group, entity.ApiVersion, entity.PluralName, continueParameter: cont, limit: PageSize, cancellationToken: ct),
             (rv, timeout, onError, ct) => client.CustomObjects.WatchListClusterCustomObjectAsync(entity.Group, entity.ApiVersion, entity.PluralName,
-                allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct));
+                allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct),
+            async (ns, name, patch, status, ct) => KubernetesJson.Deserialize<T>(KubernetesJson.Serialize((ns, status) switch
+            {
+                (null, false) => await client.CustomObjects.PatchClusterCustomObjectAsync(patch, entity.Group, entity.ApiVersion, entity.PluralName, name, cancellationToken: ct).ConfigureAwait(false),
+                (null, true) => await client.CustomObjects.PatchClusterCustomObjectStatusAsync(patch, entity.Group, entity.ApiVersion, entity.PluralName, name, cancellationToken: ct).ConfigureAwait(false),
+                (_, false) => await client.CustomObjects.PatchNamespacedCustomObjectAsync(patch, entity.Group, entity.ApiVersion, ns, entity.PluralName, name, cancellationToken: ct).ConfigureAwait(false),
+                (_, true) => await client.CustomObjects.PatchNamespacedCustomObjectStatusAsync(patch, entity.Group, entity.ApiVersion, ns, entity.PluralName, name, cancellationToken: ct).ConfigureAwait(false),
+            })));
     }
 
     /// <summary>A built-in type through its generated list and watch calls.</summary>
@@ -64,10 +80,12 @@ public static class ResourceApi
     /// <typeparam name="TList">Its list type.</typeparam>
     /// <param name="list">Lists a page: continue token, cancellation.</param>
     /// <param name="watch">Watches with bookmarks: resourceVersion, timeout in seconds, error callback, cancellation.</param>
+    /// <param name="patch">Patches: namespace, name, patch, status subresource or not, cancellation.</param>
     /// <returns>The API.</returns>
     public static IResourceApi<T> Typed<T, TList>(
         Func<string?, CancellationToken, Task<HttpOperationResponse<TList>>> list,
-        Func<string, int, Action<Exception>, CancellationToken, IAsyncEnumerable<(WatchEventType, T)>> watch)
+        Func<string, int, Action<Exception>, CancellationToken, IAsyncEnumerable<(WatchEventType, T)>> watch,
+        Func<string?, string, V1Patch, bool, CancellationToken, Task<T>> patch)
         where T : IKubernetesObject<V1ObjectMeta>
         => new CallApi<T>(
             async (cont, ct) =>
@@ -75,7 +93,8 @@ public static class ResourceApi
                 var response = await list(cont, ct).ConfigureAwait(false);
                 return new HttpOperationResponse<object> { Request = response.Request, Response = response.Response, Body = response.Body! };
             },
-            (rv, timeout, onError, ct) => Box(watch(rv, timeout, onError, ct)));
+            (rv, timeout, onError, ct) => Box(watch(rv, timeout, onError, ct)),
+            patch);
 
     private static async IAsyncEnumerable<(WatchEventType, object)> Box<T>(IAsyncEnumerable<(WatchEventType, T)> source)
     {
@@ -90,27 +109,38 @@ public static class ResourceApi
     /// <returns>The API.</returns>
     public static IResourceApi<V1Pod> Pods(IKubernetes client) => Typed<V1Pod, V1PodList>(
         (cont, ct) => client.CoreV1.ListPodForAllNamespacesWithHttpMessagesAsync(continueParameter: cont, limit: PageSize, cancellationToken: ct),
-        (rv, timeout, onError, ct) => client.CoreV1.WatchListPodForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct));
+        (rv, timeout, onError, ct) => client.CoreV1.WatchListPodForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct),
+        (ns, name, patch, status, ct) => status
+            ? client.CoreV1.PatchNamespacedPodStatusAsync(patch, name, ns, cancellationToken: ct)
+            : client.CoreV1.PatchNamespacedPodAsync(patch, name, ns, cancellationToken: ct));
 
     /// <summary>ConfigMaps of all namespaces.</summary>
     /// <param name="client">The client.</param>
     /// <returns>The API.</returns>
     public static IResourceApi<V1ConfigMap> ConfigMaps(IKubernetes client) => Typed<V1ConfigMap, V1ConfigMapList>(
         (cont, ct) => client.CoreV1.ListConfigMapForAllNamespacesWithHttpMessagesAsync(continueParameter: cont, limit: PageSize, cancellationToken: ct),
-        (rv, timeout, onError, ct) => client.CoreV1.WatchListConfigMapForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct));
+        (rv, timeout, onError, ct) => client.CoreV1.WatchListConfigMapForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct),
+        (ns, name, patch, _, ct) => client.CoreV1.PatchNamespacedConfigMapAsync(patch, name, ns, cancellationToken: ct));
 
     /// <summary>Nodes.</summary>
     /// <param name="client">The client.</param>
     /// <returns>The API.</returns>
     public static IResourceApi<V1Node> Nodes(IKubernetes client) => Typed<V1Node, V1NodeList>(
         (cont, ct) => client.CoreV1.ListNodeWithHttpMessagesAsync(continueParameter: cont, limit: PageSize, cancellationToken: ct),
-        (rv, timeout, onError, ct) => client.CoreV1.WatchListNodeAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct));
+        (rv, timeout, onError, ct) => client.CoreV1.WatchListNodeAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct),
+        (_, name, patch, status, ct) => status
+            ? client.CoreV1.PatchNodeStatusAsync(patch, name, cancellationToken: ct)
+            : client.CoreV1.PatchNodeAsync(patch, name, cancellationToken: ct));
 
     private sealed class CallApi<T>(
         Func<string?, CancellationToken, Task<HttpOperationResponse<object>>> list,
-        Func<string, int, Action<Exception>, CancellationToken, IAsyncEnumerable<(WatchEventType, object)>> watch) : IResourceApi<T>
+        Func<string, int, Action<Exception>, CancellationToken, IAsyncEnumerable<(WatchEventType, object)>> watch,
+        Func<string?, string, V1Patch, bool, CancellationToken, Task<T>> patch) : IResourceApi<T>
         where T : IKubernetesObject<V1ObjectMeta>
     {
+        public Task<T> PatchAsync(string? ns, string name, V1Patch body, bool status, CancellationToken cancellationToken) =>
+            patch(ns, name, body, status, cancellationToken);
+
         public async Task<ListPage<T>> ListAsync(string? continueToken, CancellationToken cancellationToken)
         {
             using var response = await list(continueToken, cancellationToken).ConfigureAwait(false);

@@ -54,6 +54,18 @@ public sealed class WorkQueue<TKey> : IAsyncDisposable
         }
     }
 
+    /// <summary>Keys waiting for a delay (a retry backoff or a requeue) before they join the queue.</summary>
+    public int Delayed
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _delayed.Count;
+            }
+        }
+    }
+
     /// <summary>How long the key processed longest has been running.</summary>
     public TimeSpan LongestRunning
     {

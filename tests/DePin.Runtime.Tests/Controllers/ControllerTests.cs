@@ -1,0 +1,221 @@
+using System.Collections.Concurrent;
+using DePin.Api.V1Alpha1;
+using DePin.Runtime.Controllers;
+using DePin.Runtime.Informers;
+using DePin.Runtime.Queue;
+using k8s;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
+
+namespace DePin.Runtime.Tests.Controllers;
+
+public sealed class ControllerTests : IAsyncLifetime
+{
+    private readonly KubeFixture _kube = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly FakeTimeProvider _time = new();
+    private readonly ListLogger _logger = new();
+
+    public Task InitializeAsync() => _kube.InitializeAsync();
+
+    public async Task DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        _stop.Dispose();
+        await _kube.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Reconcile_Throws_RetriedWithGrowingDelays_NeverTwiceAtOnce()
+    {
+        var reconciler = new ScriptedReconciler(attempt => attempt <= 4 ? throw new InvalidOperationException($"attempt {attempt}") : ReconcileResult.Done);
+        var controller = Start(reconciler, workers: 4);
+        await _kube.CreateAsync(KubeFixture.Lease("flaky"));
+
+        await EventuallyAsync(() => reconciler.Attempts == 1);
+        foreach (var (failures, delay) in new[] { (1, 10), (2, 20), (3, 40), (4, 80) })
+        {
+            await EventuallyAsync(() => controller.Queue.Delayed == 1);
+            Assert.Equal(failures, controller.Queue.Failures("default/flaky"));
+            _time.Advance(TimeSpan.FromMilliseconds(delay - 1));
+            await Task.Delay(50);
+            Assert.Equal(failures, reconciler.Attempts);
+            _time.Advance(TimeSpan.FromMilliseconds(1));
+            await EventuallyAsync(() => reconciler.Attempts == failures + 1);
+        }
+
+        await EventuallyAsync(() => controller.Queue.Failures("default/flaky") == 0);
+        Assert.Equal(1, reconciler.MostAtOnce);
+        Assert.Equal(4, _logger.Errors);
+    }
+
+    [Fact]
+    public async Task RequeueAfter_ComesBackAtTheAskedDelay()
+    {
+        var reconciler = new ScriptedReconciler(_ => ReconcileResult.After(TimeSpan.FromSeconds(30)));
+        var controller = Start(reconciler);
+        await _kube.CreateAsync(KubeFixture.Lease("polled"));
+        await EventuallyAsync(() => reconciler.Attempts == 1 && controller.Queue.Delayed == 1);
+
+        _time.Advance(TimeSpan.FromSeconds(27));
+        await Task.Delay(100);
+        Assert.Equal(1, reconciler.Attempts);
+        _time.Advance(TimeSpan.FromSeconds(3));
+
+        await EventuallyAsync(() => reconciler.Attempts == 2);
+    }
+
+    [Fact]
+    public async Task Finalizer_AddedBeforeReconcile_RemovedOnlyAfterCleanupIsConfirmed()
+    {
+        var cleanupConfirmed = false;
+        var reconciler = new ScriptedReconciler(_ => ReconcileResult.Done)
+        {
+            Finalizer = "depin.dev/test-cleanup",
+            OnFinalize = _ => cleanupConfirmed ? ReconcileResult.Done : ReconcileResult.After(TimeSpan.FromSeconds(5)),
+        };
+        var controller = Start(reconciler);
+        var lease = await _kube.CreateAsync(KubeFixture.Lease("held"));
+        await EventuallyAsync(() => reconciler.Attempts == 1);
+        Assert.Contains("depin.dev/test-cleanup", reconciler.Seen.Last().Metadata.Finalizers);
+
+        await _kube.DeleteAsync(lease);
+        await EventuallyAsync(() => reconciler.Finalizations == 1 && controller.Queue.Delayed == 1);
+        Assert.Single(await _kube.ListAsync());
+
+        cleanupConfirmed = true;
+        _time.Advance(TimeSpan.FromSeconds(5));
+        await EventuallyAsync(async () => (await _kube.ListAsync()).Count == 0);
+    }
+
+    [Fact]
+    public async Task Conflict_IsRetriedAtOnce_WithoutAnErrorLog()
+    {
+        var conflicted = false;
+        var reconciler = new ScriptedReconciler(_ => ReconcileResult.Done);
+        reconciler.Before = async resource =>
+        {
+            if (!conflicted)
+            {
+                conflicted = true;
+
+                // Another writer got there first: the stale write below fails with 409.
+                var other = KubernetesJson.Deserialize<DePinLease>(KubernetesJson.Serialize(resource));
+                other.Spec.Replicas = 5;
+                await _kube.ReplaceAsync(other);
+                await _kube.ReplaceAsync(resource);
+            }
+        };
+        Start(reconciler);
+
+        await _kube.CreateAsync(KubeFixture.Lease("contested"));
+
+        await EventuallyAsync(() => reconciler.Completed >= 1);
+        Assert.Equal(0, _logger.Errors);
+    }
+
+    private Controller<DePinLease> Start(ScriptedReconciler reconciler, int workers = 2)
+    {
+        var api = ResourceApi.Custom<DePinLease>(_kube.Client);
+        var informer = new Informer<DePinLease>(api, new InformerOptions { Name = "depinleases" });
+        var controller = new Controller<DePinLease>(informer, api, reconciler, new ControllerOptions
+        {
+            Name = "depinlease.test",
+            Workers = workers,
+            Queue = new WorkQueueOptions { BaseRetryDelay = TimeSpan.FromMilliseconds(10), RetryBurst = 1000 },
+        }, _time, _logger);
+        _ = informer.RunAsync(_stop.Token);
+        _ = controller.RunAsync(_stop.Token);
+        return controller;
+    }
+
+    private static async Task EventuallyAsync(Func<bool> condition) => await EventuallyAsync(() => Task.FromResult(condition()));
+
+    private static async Task EventuallyAsync(Func<Task<bool>> condition)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (!await condition())
+        {
+            await Task.Delay(10, timeout.Token);
+        }
+    }
+
+    private sealed class ScriptedReconciler(Func<int, ReconcileResult> script) : IReconciler<DePinLease>
+    {
+        private int _running;
+        private int _attempts;
+        private int _mostAtOnce;
+        private int _completed;
+
+        public string? Finalizer { get; init; }
+
+        public Func<int, ReconcileResult> OnFinalize { get; init; } = _ => ReconcileResult.Done;
+
+        public Func<DePinLease, Task>? Before { get; set; }
+
+        public int Attempts => Volatile.Read(ref _attempts);
+
+        public int MostAtOnce => Volatile.Read(ref _mostAtOnce);
+
+        public int Completed => Volatile.Read(ref _completed);
+
+        public int Finalizations { get; private set; }
+
+        public ConcurrentQueue<DePinLease> Seen { get; } = new();
+
+        public async Task<ReconcileResult> ReconcileAsync(DePinLease resource, CancellationToken cancellationToken)
+        {
+            var running = Interlocked.Increment(ref _running);
+            InterlockedMax(ref _mostAtOnce, running);
+            try
+            {
+                Seen.Enqueue(resource);
+                var attempt = Interlocked.Increment(ref _attempts);
+                await Task.Delay(20, cancellationToken);
+                if (Before is { } before)
+                {
+                    await before(resource);
+                }
+
+                var result = script(attempt);
+                Interlocked.Increment(ref _completed);
+                return result;
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _running);
+            }
+        }
+
+        public Task<ReconcileResult> FinalizeAsync(DePinLease resource, CancellationToken cancellationToken) =>
+            Task.FromResult(OnFinalize(++Finalizations));
+
+        private static void InterlockedMax(ref int target, int value)
+        {
+            int current;
+            while (value > (current = Volatile.Read(ref target)) && Interlocked.CompareExchange(ref target, value, current) != current)
+            {
+            }
+        }
+    }
+
+    private sealed class ListLogger : ILogger
+    {
+        private int _errors;
+
+        public int Errors => Volatile.Read(ref _errors);
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (logLevel >= LogLevel.Error)
+            {
+                Interlocked.Increment(ref _errors);
+            }
+        }
+    }
+}
