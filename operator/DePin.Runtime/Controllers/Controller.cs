@@ -19,7 +19,7 @@ namespace DePin.Runtime.Controllers;
 /// call that is never cancelled halfway, only after <see cref="IReconciler{T}.FinalizeAsync"/> confirms cleanup.
 /// </summary>
 /// <typeparam name="T">The resource type.</typeparam>
-public sealed partial class Controller<T>
+public sealed partial class Controller<T> : IController
     where T : IKubernetesObject<V1ObjectMeta>
 {
     private static readonly Meter Meter = new("DePin.Runtime.Controller");
@@ -32,6 +32,7 @@ public sealed partial class Controller<T>
     private readonly ControllerOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly IDisposable _subscription;
 
     /// <summary>Creates a controller; call <see cref="RunAsync"/>.</summary>
     /// <param name="informer">The shared informer of the type; the controller does not run it.</param>
@@ -56,8 +57,11 @@ public sealed partial class Controller<T>
             RetriesPerSecond = options.Queue.RetriesPerSecond,
             RetryBurst = options.Queue.RetryBurst,
         }, _time);
-        informer.Subscribe(change => Queue.Add(ObjectKey.Of(change.Item)));
+        _subscription = informer.Subscribe(change => Queue.Add(ObjectKey.Of(change.Item)));
     }
+
+    /// <summary>The controller's name, <c>kind.concern</c>.</summary>
+    public string Name => _options.Name;
 
     /// <summary>The controller's work queue; other triggers (owned objects, timers) add keys here.</summary>
     public WorkQueue<string> Queue { get; }
@@ -68,6 +72,13 @@ public sealed partial class Controller<T>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         await _informer.Synced.WaitAsync(cancellationToken).ConfigureAwait(false);
+
+        // Everything the cache holds, once: changes seen before this controller started are not lost.
+        foreach (var item in _informer.Cache.List())
+        {
+            Queue.Add(ObjectKey.Of(item));
+        }
+
         var workers = Enumerable.Range(0, _options.Workers).Select(_ => Task.Run(() => WorkAsync(cancellationToken), CancellationToken.None)).ToList();
         try
         {
@@ -78,8 +89,10 @@ public sealed partial class Controller<T>
             // Stopping: drain below.
         }
 
+        _subscription.Dispose();
         await Queue.ShutDownAsync(CancellationToken.None).ConfigureAwait(false);
         await Task.WhenAll(workers).ConfigureAwait(false);
+        await Queue.DisposeAsync().ConfigureAwait(false);
     }
 
     private async Task WorkAsync(CancellationToken cancellationToken)
@@ -200,4 +213,16 @@ public sealed partial class Controller<T>
 
     [LoggerMessage(Level = LogLevel.Error, Message = "controller {Controller}: reconcile of {Key} failed ({Failures} in a row); retrying in {Delay}")]
     private static partial void LogError(ILogger logger, Exception error, string controller, string key, int failures, TimeSpan delay);
+}
+
+/// <summary>A controller of any type, as a controller manager runs it.</summary>
+public interface IController
+{
+    /// <summary>The controller's name, <c>kind.concern</c>.</summary>
+    string Name { get; }
+
+    /// <summary>Reconciles until cancelled, then lets keys in flight finish. Runs once.</summary>
+    /// <param name="cancellationToken">Stops the controller.</param>
+    /// <returns>A task that completes when the workers have stopped.</returns>
+    Task RunAsync(CancellationToken cancellationToken);
 }

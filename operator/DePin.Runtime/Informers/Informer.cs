@@ -63,7 +63,7 @@ public sealed class InformerOptions
 /// per type is shared by every controller that needs it.
 /// </summary>
 /// <typeparam name="T">The object type.</typeparam>
-public sealed partial class Informer<T>
+public sealed partial class Informer<T> : IInformer
     where T : IKubernetesObject<V1ObjectMeta>
 {
     private static readonly Meter Meter = new("DePin.Runtime.Informer");
@@ -105,13 +105,24 @@ public sealed partial class Informer<T>
 
     /// <summary>Registers a handler. Handlers run one at a time on the informer's loop: keep them short (enqueue a key).</summary>
     /// <param name="handler">The handler.</param>
-    public void Subscribe(Action<InformerChange<T>> handler)
+    /// <returns>Dispose it to unregister the handler.</returns>
+    public IDisposable Subscribe(Action<InformerChange<T>> handler)
     {
         lock (_handlers)
         {
             _handlers.Add(handler);
         }
+
+        return new Subscription(() =>
+        {
+            lock (_handlers)
+            {
+                _handlers.Remove(handler);
+            }
+        });
     }
+
+    Task IInformer.RunAsync(CancellationToken cancellationToken) => RunAsync(cancellationToken);
 
     /// <summary>Lists and watches until cancelled.</summary>
     /// <param name="cancellationToken">Stops the informer.</param>
@@ -288,4 +299,21 @@ public sealed partial class Informer<T>
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "informer {Informer}: watch quiet for {Quiet}; restarting it")]
     private static partial void LogQuiet(ILogger logger, string informer, TimeSpan quiet);
+
+    private sealed class Subscription(Action dispose) : IDisposable
+    {
+        public void Dispose() => dispose();
+    }
+}
+
+/// <summary>An informer of any type, as a controller manager runs it.</summary>
+public interface IInformer
+{
+    /// <summary>Completes once the first list is in the cache.</summary>
+    Task Synced { get; }
+
+    /// <summary>Lists and watches until cancelled.</summary>
+    /// <param name="cancellationToken">Stops the informer.</param>
+    /// <returns>A task that completes when stopped.</returns>
+    Task RunAsync(CancellationToken cancellationToken);
 }

@@ -89,7 +89,7 @@ public sealed class LeaderElectorTests : IAsyncLifetime
 
     private Replica Candidate(string identity)
     {
-        var network = new Switch();
+        var network = new NetworkSwitch();
         var client = new Kubernetes(new KubernetesClientConfiguration { Host = _server.Url.ToString() }, network);
         var elector = new LeaderElector(client, new LeaderElectionOptions
         {
@@ -129,13 +129,13 @@ public sealed class LeaderElectorTests : IAsyncLifetime
         }
     }
 
-    private sealed class Replica(LeaderElector elector, Switch network, Kubernetes client, CancellationTokenSource stop, Task run) : IAsyncDisposable
+    private sealed class Replica(LeaderElector elector, NetworkSwitch network, Kubernetes client, CancellationTokenSource stop, Task run) : IAsyncDisposable
     {
         private bool _disposed;
 
         public LeaderElector Elector { get; } = elector;
 
-        public Switch Network { get; } = network;
+        public NetworkSwitch Network { get; } = network;
 
         public async ValueTask DisposeAsync()
         {
@@ -150,14 +150,5 @@ public sealed class LeaderElectorTests : IAsyncLifetime
             stop.Dispose();
             client.Dispose();
         }
-    }
-
-    // Cuts one replica off from the API server, as a network partition or a frozen process would.
-    private sealed class Switch : DelegatingHandler
-    {
-        public volatile bool Down;
-
-        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
-            Down ? throw new HttpRequestException("network down") : base.SendAsync(request, cancellationToken);
     }
 }
