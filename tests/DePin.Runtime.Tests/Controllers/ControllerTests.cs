@@ -9,28 +9,17 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace DePin.Runtime.Tests.Controllers;
 
-public sealed class ControllerTests : IAsyncLifetime
+public sealed class ControllerTests : LocalKubeTest
 {
-    private readonly KubeFixture _kube = new();
-    private readonly CancellationTokenSource _stop = new();
     private readonly FakeTimeProvider _time = new();
     private readonly ListLogger _logger = new();
-
-    public Task InitializeAsync() => _kube.InitializeAsync();
-
-    public async Task DisposeAsync()
-    {
-        await _stop.CancelAsync();
-        _stop.Dispose();
-        await _kube.DisposeAsync();
-    }
 
     [Fact]
     public async Task Reconcile_Throws_RetriedWithGrowingDelays_NeverTwiceAtOnce()
     {
         var reconciler = new ScriptedReconciler(attempt => attempt <= 4 ? throw new InvalidOperationException($"attempt {attempt}") : ReconcileResult.Done);
         var controller = Start(reconciler, workers: 4);
-        await _kube.CreateAsync(KubeFixture.Lease("flaky"));
+        await Kube.CreateAsync(KubeFixture.Lease("flaky"));
 
         await EventuallyAsync(() => reconciler.Attempts == 1);
         foreach (var (failures, delay) in new[] { (1, 10), (2, 20), (3, 40), (4, 80) })
@@ -54,7 +43,7 @@ public sealed class ControllerTests : IAsyncLifetime
     {
         var reconciler = new ScriptedReconciler(_ => ReconcileResult.After(TimeSpan.FromSeconds(30)));
         var controller = Start(reconciler);
-        await _kube.CreateAsync(KubeFixture.Lease("polled"));
+        await Kube.CreateAsync(KubeFixture.Lease("polled"));
         await EventuallyAsync(() => reconciler.Attempts == 1 && controller.Queue.Delayed == 1);
 
         _time.Advance(TimeSpan.FromSeconds(27));
@@ -75,17 +64,17 @@ public sealed class ControllerTests : IAsyncLifetime
             OnFinalize = _ => cleanupConfirmed ? ReconcileResult.Done : ReconcileResult.After(TimeSpan.FromSeconds(5)),
         };
         var controller = Start(reconciler);
-        var lease = await _kube.CreateAsync(KubeFixture.Lease("held"));
+        var lease = await Kube.CreateAsync(KubeFixture.Lease("held"));
         await EventuallyAsync(() => reconciler.Attempts == 1);
         Assert.Contains("depin.dev/test-cleanup", reconciler.Seen.Last().Metadata.Finalizers);
 
-        await _kube.DeleteAsync(lease);
+        await Kube.DeleteAsync(lease);
         await EventuallyAsync(() => reconciler.Finalizations == 1 && controller.Queue.Delayed == 1);
-        Assert.Single(await _kube.ListAsync());
+        Assert.Single(await Kube.ListAsync());
 
         cleanupConfirmed = true;
         _time.Advance(TimeSpan.FromSeconds(5));
-        await EventuallyAsync(async () => (await _kube.ListAsync()).Count == 0);
+        await EventuallyAsync(async () => (await Kube.ListAsync()).Count == 0);
     }
 
     [Fact]
@@ -102,13 +91,13 @@ public sealed class ControllerTests : IAsyncLifetime
                 // Another writer got there first: the stale write below fails with 409.
                 var other = KubernetesJson.Deserialize<DePinLease>(KubernetesJson.Serialize(resource));
                 other.Spec.Replicas = 5;
-                await _kube.ReplaceAsync(other);
-                await _kube.ReplaceAsync(resource);
+                await Kube.ReplaceAsync(other);
+                await Kube.ReplaceAsync(resource);
             }
         };
         Start(reconciler);
 
-        await _kube.CreateAsync(KubeFixture.Lease("contested"));
+        await Kube.CreateAsync(KubeFixture.Lease("contested"));
 
         await EventuallyAsync(() => reconciler.Completed >= 1);
         Assert.Equal(0, _logger.Errors);
@@ -116,7 +105,7 @@ public sealed class ControllerTests : IAsyncLifetime
 
     private Controller<DePinLease> Start(ScriptedReconciler reconciler, int workers = 2)
     {
-        var api = ResourceApi.Custom<DePinLease>(_kube.Client);
+        var api = ResourceApi.Custom<DePinLease>(Kube.Client);
         var informer = new Informer<DePinLease>(api, new InformerOptions { Name = "depinleases" });
         var controller = new Controller<DePinLease>(informer, api, reconciler, new ControllerOptions
         {
@@ -124,20 +113,9 @@ public sealed class ControllerTests : IAsyncLifetime
             Workers = workers,
             Queue = new WorkQueueOptions { BaseRetryDelay = TimeSpan.FromMilliseconds(10), RetryBurst = 1000 },
         }, _time, _logger);
-        _ = informer.RunAsync(_stop.Token);
-        _ = controller.RunAsync(_stop.Token);
+        _ = informer.RunAsync(Stop.Token);
+        _ = controller.RunAsync(Stop.Token);
         return controller;
-    }
-
-    private static async Task EventuallyAsync(Func<bool> condition) => await EventuallyAsync(() => Task.FromResult(condition()));
-
-    private static async Task EventuallyAsync(Func<Task<bool>> condition)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        while (!await condition())
-        {
-            await Task.Delay(10, timeout.Token);
-        }
     }
 
     private sealed class ScriptedReconciler(Func<int, ReconcileResult> script) : IReconciler<DePinLease>

@@ -9,42 +9,32 @@ using k8s;
 
 namespace DePin.Runtime.Tests.Hosting;
 
-public sealed class ControllerManagerTests : IAsyncLifetime
+[Collection(TimingSensitive.Name)]
+public sealed class ControllerManagerTests : LocalKubeTest
 {
     private static readonly TimeSpan Lease = TimeSpan.FromMilliseconds(1500);
     private static readonly TimeSpan Retry = TimeSpan.FromMilliseconds(200);
 
-    private readonly KubeFixture _kube = new();
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly ConcurrentQueue<(string Who, TimeSpan Start, TimeSpan End)> _reconciles = new();
-    private readonly CancellationTokenSource _stop = new();
-
-    public Task InitializeAsync() => _kube.InitializeAsync();
-
-    public async Task DisposeAsync()
-    {
-        await _stop.CancelAsync();
-        _stop.Dispose();
-        await _kube.DisposeAsync();
-    }
 
     [Fact]
     public async Task TwoInstances_OneReconciles_CutOffLeaderStopsBeforeTheOtherStarts()
     {
-        var lease = await _kube.CreateAsync(KubeFixture.Lease("busy"));
+        var lease = await Kube.CreateAsync(KubeFixture.Lease("busy"));
         var writer = Task.Run(async () =>
         {
             // A change every 50 ms, so that whoever leads reconciles all the time.
-            for (var i = 0; !_stop.IsCancellationRequested; i++)
+            for (var i = 0; !Stop.IsCancellationRequested; i++)
             {
                 try
                 {
                     lease.Spec.Replicas = (i % 9) + 1;
-                    lease = await _kube.ReplaceAsync(lease);
+                    lease = await Kube.ReplaceAsync(lease);
                 }
                 catch (k8s.Autorest.HttpOperationException)
                 {
-                    lease = (await _kube.ListAsync()).Single();
+                    lease = (await Kube.ListAsync()).Single();
                 }
 
                 await Task.Delay(50);
@@ -62,7 +52,7 @@ public sealed class ControllerManagerTests : IAsyncLifetime
         await EventuallyAsync(() => _reconciles.Any(r => r.Who == "b"), TimeSpan.FromSeconds(10));
         var handover = _reconciles.Where(r => r.Who == "b").Min(r => r.Start) - cutOff;
 
-        await _stop.CancelAsync();
+        await Stop.CancelAsync();
         await Task.WhenAll(a, b, writer);
         var lastOfA = _reconciles.Where(r => r.Who == "a").Max(r => r.End);
         var firstOfB = _reconciles.Where(r => r.Who == "b").Min(r => r.Start);
@@ -73,7 +63,7 @@ public sealed class ControllerManagerTests : IAsyncLifetime
     private (Task Run, NetworkSwitch Network) Start(string identity)
     {
         var network = new NetworkSwitch();
-        var client = new Kubernetes(new KubernetesClientConfiguration { Host = _kube.Server.Url.ToString() }, network);
+        var client = new Kubernetes(new KubernetesClientConfiguration { Host = Kube.Server.Url.ToString() }, network);
         var api = ResourceApi.Custom<DePinLease>(client);
         var informer = new Informer<DePinLease>(api, new InformerOptions { Name = $"depinleases-{identity}", BaseBackoff = TimeSpan.FromMilliseconds(50), MaxBackoff = TimeSpan.FromMilliseconds(200) });
         var elector = new LeaderElector(client, new LeaderElectionOptions
@@ -95,7 +85,7 @@ public sealed class ControllerManagerTests : IAsyncLifetime
             await manager.StartAsync(CancellationToken.None);
             try
             {
-                await Task.Delay(Timeout.Infinite, _stop.Token);
+                await Task.Delay(Timeout.Infinite, Stop.Token);
             }
             catch (OperationCanceledException)
             {
@@ -108,15 +98,6 @@ public sealed class ControllerManagerTests : IAsyncLifetime
             client.Dispose();
         });
         return (run, network);
-    }
-
-    private static async Task EventuallyAsync(Func<bool> condition, TimeSpan? timeout = null)
-    {
-        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(10));
-        while (!condition())
-        {
-            await Task.Delay(10, cts.Token);
-        }
     }
 
     private sealed class Recorder(string identity, ControllerManagerTests test) : IReconciler<DePinLease>

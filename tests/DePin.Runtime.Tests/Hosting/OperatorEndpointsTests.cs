@@ -15,19 +15,8 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace DePin.Runtime.Tests.Hosting;
 
-public sealed partial class OperatorEndpointsTests : IAsyncLifetime
+public sealed partial class OperatorEndpointsTests : LocalKubeTest
 {
-    private readonly KubeFixture _kube = new();
-    private readonly CancellationTokenSource _stop = new();
-
-    public Task InitializeAsync() => _kube.InitializeAsync();
-
-    public async Task DisposeAsync()
-    {
-        await _stop.CancelAsync();
-        _stop.Dispose();
-        await _kube.DisposeAsync();
-    }
 
     [Fact]
     public async Task Endpoints_ReportHealthReadinessAndPrometheusMetrics()
@@ -44,18 +33,18 @@ public sealed partial class OperatorEndpointsTests : IAsyncLifetime
         Assert.Equal("ok", await http.GetStringAsync("/healthz"));
         Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, (await http.GetAsync("/readyz")).StatusCode);
 
-        using var client = new Kubernetes(new KubernetesClientConfiguration { Host = _kube.Server.Url.ToString() }, new KubernetesApiResilience());
+        using var client = new Kubernetes(new KubernetesClientConfiguration { Host = Kube.Server.Url.ToString() }, new KubernetesApiResilience());
         var api = ResourceApi.Custom<DePinLease>(client);
         var informer = new Informer<DePinLease>(api, new InformerOptions { Name = "depinleases" });
         var controller = new Controller<DePinLease>(informer, api, new FailOnce(), new ControllerOptions { Name = "depinlease.metrics" });
         var elector = new LeaderElector(client, new LeaderElectionOptions { LeaseName = "metrics", Namespace = "default", Identity = "a", LeaseDuration = TimeSpan.FromSeconds(3), RenewDeadline = TimeSpan.FromSeconds(2), RetryPeriod = TimeSpan.FromMilliseconds(200) });
         readiness.Elector = elector;
-        _ = informer.RunAsync(_stop.Token);
-        _ = elector.RunAsync(controller.RunAsync, _stop.Token);
+        _ = informer.RunAsync(Stop.Token);
+        _ = elector.RunAsync(controller.RunAsync, Stop.Token);
         await informer.Synced.WaitAsync(TimeSpan.FromSeconds(10));
         readiness.MarkSynced();
-        await _kube.CreateAsync(KubeFixture.Lease("measured"));
-        _kube.Server.Faults.CloseAllWatches();
+        await Kube.CreateAsync(KubeFixture.Lease("measured"));
+        Kube.Server.Faults.CloseAllWatches();
 
         string metrics;
         using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15)))

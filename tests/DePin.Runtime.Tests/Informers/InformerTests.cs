@@ -6,54 +6,43 @@ using k8s.Models;
 
 namespace DePin.Runtime.Tests.Informers;
 
-public sealed class InformerTests : IAsyncLifetime
+public sealed class InformerTests : LocalKubeTest
 {
-    private readonly KubeFixture _kube = new();
-    private readonly CancellationTokenSource _stop = new();
-
-    public Task InitializeAsync() => _kube.InitializeAsync();
-
-    public async Task DisposeAsync()
-    {
-        await _stop.CancelAsync();
-        _stop.Dispose();
-        await _kube.DisposeAsync();
-    }
 
     [Fact]
     public async Task Run_ListsThenWatches_CacheFollowsTheServer()
     {
-        await _kube.CreateAsync(KubeFixture.Lease("before"));
-        var informer = new Informer<DePinLease>(ResourceApi.Custom<DePinLease>(_kube.Client), Options());
+        await Kube.CreateAsync(KubeFixture.Lease("before"));
+        var informer = new Informer<DePinLease>(ResourceApi.Custom<DePinLease>(Kube.Client), Options());
         var changes = new ConcurrentQueue<(ChangeKind, string)>();
         informer.Subscribe(c => changes.Enqueue((c.Kind, c.Item.Metadata.Name)));
-        var run = informer.RunAsync(_stop.Token);
+        var run = informer.RunAsync(Stop.Token);
         await informer.Synced.WaitAsync(TimeSpan.FromSeconds(10));
 
-        var after = await _kube.CreateAsync(KubeFixture.Lease("after"));
+        var after = await Kube.CreateAsync(KubeFixture.Lease("after"));
         after.Spec.Replicas = 2;
-        await _kube.ReplaceAsync(after);
-        await _kube.DeleteAsync(after);
+        await Kube.ReplaceAsync(after);
+        await Kube.DeleteAsync(after);
         await EventuallyAsync(() => changes.Count >= 4);
 
         Assert.Equal([(ChangeKind.Added, "before"), (ChangeKind.Added, "after"), (ChangeKind.Updated, "after"), (ChangeKind.Deleted, "after")], changes);
         Assert.Equal(["default/before"], informer.Cache.List().Select(ObjectKey.Of));
-        await _stop.CancelAsync();
+        await Stop.CancelAsync();
         await run;
     }
 
     [Fact]
     public async Task Run_WatchesClosedEverySecondForAMinute_CacheEndsIdentical_EveryChangeSeen()
     {
-        var informer = new Informer<DePinLease>(ResourceApi.Custom<DePinLease>(_kube.Client), Options());
+        var informer = new Informer<DePinLease>(ResourceApi.Custom<DePinLease>(Kube.Client), Options());
         var seen = new ConcurrentDictionary<string, byte>();
         informer.Subscribe(c => seen[$"{c.Item.Metadata.Name}@{c.Item.Metadata.ResourceVersion}"] = 0);
-        var run = informer.RunAsync(_stop.Token);
+        var run = informer.RunAsync(Stop.Token);
         await informer.Synced.WaitAsync(TimeSpan.FromSeconds(10));
 
         var written = new List<string>();
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        using var closer = new Timer(_ => _kube.Server.Faults.CloseAllWatches(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        using var closer = new Timer(_ => Kube.Server.Faults.CloseAllWatches(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
         var live = new Dictionary<string, DePinLease>();
         var random = new Random(7);
         var created = 0;
@@ -61,7 +50,7 @@ public sealed class InformerTests : IAsyncLifetime
         {
             if (created < 1000 && (live.Count < 50 || random.Next(3) == 0))
             {
-                var lease = await _kube.CreateAsync(KubeFixture.Lease($"soak-{created++}"));
+                var lease = await Kube.CreateAsync(KubeFixture.Lease($"soak-{created++}"));
                 live[lease.Metadata.Name] = lease;
                 written.Add($"{lease.Metadata.Name}@{lease.Metadata.ResourceVersion}");
             }
@@ -69,7 +58,7 @@ public sealed class InformerTests : IAsyncLifetime
             {
                 var lease = live.Values.ElementAt(random.Next(live.Count));
                 lease.Spec.Replicas = random.Next(1, 10);
-                lease = await _kube.ReplaceAsync(lease);
+                lease = await Kube.ReplaceAsync(lease);
                 live[lease.Metadata.Name] = lease;
                 written.Add($"{lease.Metadata.Name}@{lease.Metadata.ResourceVersion}");
             }
@@ -77,7 +66,7 @@ public sealed class InformerTests : IAsyncLifetime
             {
                 var lease = live.Values.ElementAt(random.Next(live.Count));
                 live.Remove(lease.Metadata.Name);
-                written.Add($"{lease.Metadata.Name}@{await _kube.DeleteAsync(lease)}");
+                written.Add($"{lease.Metadata.Name}@{await Kube.DeleteAsync(lease)}");
             }
 
             if (clock.Elapsed > TimeSpan.FromMinutes(1) && created < 1000)
@@ -89,7 +78,7 @@ public sealed class InformerTests : IAsyncLifetime
             await Task.Delay(random.Next(0, 60));
         }
 
-        var server = await _kube.ListAsync();
+        var server = await Kube.ListAsync();
         await EventuallyAsync(() => written.All(seen.ContainsKey) && Same(informer.Cache.List(), server), TimeSpan.FromSeconds(30));
 
         Assert.DoesNotContain(written, w => !seen.ContainsKey(w));
@@ -100,8 +89,8 @@ public sealed class InformerTests : IAsyncLifetime
     [Fact]
     public async Task Run_ResumeGets410_RelistsAndDeliversTheDeleteItMissed()
     {
-        var doomed = await _kube.CreateAsync(KubeFixture.Lease("doomed"));
-        var informer = new Informer<DePinLease>(ResourceApi.Custom<DePinLease>(_kube.Client), Options());
+        var doomed = await Kube.CreateAsync(KubeFixture.Lease("doomed"));
+        var informer = new Informer<DePinLease>(ResourceApi.Custom<DePinLease>(Kube.Client), Options());
         var deleted = new TaskCompletionSource<string>();
         informer.Subscribe(c =>
         {
@@ -110,14 +99,14 @@ public sealed class InformerTests : IAsyncLifetime
                 deleted.TrySetResult(c.Item.Metadata.Name);
             }
         });
-        var run = informer.RunAsync(_stop.Token);
+        var run = informer.RunAsync(Stop.Token);
         await informer.Synced.WaitAsync(TimeSpan.FromSeconds(10));
 
         // The watch breaks and cannot come back for a while; the object goes meanwhile and history is compacted.
-        _kube.Server.Faults.FailNext(3, 500, method: "GET", resource: "depinleases");
-        _kube.Server.Faults.CloseAllWatches();
-        await _kube.DeleteAsync(doomed);
-        _kube.Server.Faults.Compact();
+        Kube.Server.Faults.FailNext(3, 500, method: "GET", resource: "depinleases");
+        Kube.Server.Faults.CloseAllWatches();
+        await Kube.DeleteAsync(doomed);
+        Kube.Server.Faults.Compact();
 
         Assert.Equal("doomed", await deleted.Task.WaitAsync(TimeSpan.FromSeconds(20)));
         Assert.Empty(informer.Cache.List());
@@ -127,17 +116,17 @@ public sealed class InformerTests : IAsyncLifetime
     [Fact]
     public async Task Run_BuiltInType_FollowsTheServerAcrossAnExpiredResume()
     {
-        var informer = new Informer<V1ConfigMap>(ResourceApi.ConfigMaps(_kube.Client), Options());
-        var run = informer.RunAsync(_stop.Token);
+        var informer = new Informer<V1ConfigMap>(ResourceApi.ConfigMaps(Kube.Client), Options());
+        var run = informer.RunAsync(Stop.Token);
         await informer.Synced.WaitAsync(TimeSpan.FromSeconds(10));
 
-        await _kube.Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new() { Name = "typed" } }, "default");
+        await Kube.Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new() { Name = "typed" } }, "default");
         await EventuallyAsync(() => informer.Cache.Get("default/typed") is not null);
-        _kube.Server.Faults.FailNext(2, 503, method: "GET", resource: "configmaps");
-        _kube.Server.Faults.CloseAllWatches();
-        await _kube.Client.CoreV1.DeleteNamespacedConfigMapAsync("typed", "default");
-        await _kube.Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new() { Name = "later" } }, "default");
-        _kube.Server.Faults.Compact();
+        Kube.Server.Faults.FailNext(2, 503, method: "GET", resource: "configmaps");
+        Kube.Server.Faults.CloseAllWatches();
+        await Kube.Client.CoreV1.DeleteNamespacedConfigMapAsync("typed", "default");
+        await Kube.Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new() { Name = "later" } }, "default");
+        Kube.Server.Faults.Compact();
 
         await EventuallyAsync(() => informer.Cache.Get("default/typed") is null && informer.Cache.Get("default/later") is not null);
         Assert.False(run.IsCompleted);
@@ -182,13 +171,4 @@ public sealed class InformerTests : IAsyncLifetime
     private static bool Same(IReadOnlyList<DePinLease> cache, IReadOnlyList<DePinLease> server) =>
         cache.Select(l => $"{ObjectKey.Of(l)}@{l.Metadata.ResourceVersion}").Order(StringComparer.Ordinal)
             .SequenceEqual(server.Select(l => $"{ObjectKey.Of(l)}@{l.Metadata.ResourceVersion}").Order(StringComparer.Ordinal));
-
-    private static async Task EventuallyAsync(Func<bool> condition, TimeSpan? timeout = null)
-    {
-        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(10));
-        while (!condition())
-        {
-            await Task.Delay(20, cts.Token);
-        }
-    }
 }
