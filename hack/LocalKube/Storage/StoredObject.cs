@@ -22,6 +22,10 @@ public sealed class StoredObject
         // Parsed back from the bytes so that every value reads the same way, whether it came from a
         // request or was set in code (an in-memory int does not convert to long).
         Node = JsonNode.Parse(Json)!.AsObject();
+
+        // Parsed nodes build their children lazily, which is not safe when several threads read the
+        // same object for the first time; build them all now, while the object is still private.
+        Materialize(Node);
         var metadata = obj["metadata"]!.AsObject();
         Name = (string)metadata["name"]!;
         Namespace = (string?)metadata["namespace"] ?? "";
@@ -32,7 +36,28 @@ public sealed class StoredObject
     /// <summary>The resource type.</summary>
     public ResourceType Type { get; }
 
-    /// <summary>The object. Read it only under the store's lock; never change it.</summary>
+    private static void Materialize(JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject obj:
+                foreach (var (_, child) in obj)
+                {
+                    Materialize(child);
+                }
+
+                break;
+            case JsonArray array:
+                foreach (var child in array)
+                {
+                    Materialize(child);
+                }
+
+                break;
+        }
+    }
+
+    /// <summary>The object, fully built so that any thread may read it; never change it.</summary>
     public JsonObject Node { get; }
 
     /// <summary>The object as UTF-8 JSON, safe to share.</summary>
