@@ -37,39 +37,48 @@ int port = 0, history = 100_000, cloudNodes = 0, startDelayMs = 500;
 var rbac = false;
 double bookmarkSeconds = 1;
 string? kubeconfig = null;
-for (var i = 0; i < args.Length; i++)
+try
 {
-    string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
-    switch (args[i])
+    for (var i = 0; i < args.Length; i++)
     {
-        case "--port":
-            port = int.Parse(Value(), CultureInfo.InvariantCulture);
-            break;
-        case "--kubeconfig":
-            kubeconfig = Value();
-            break;
-        case "--bookmark-interval":
-            bookmarkSeconds = double.Parse(Value(), CultureInfo.InvariantCulture);
-            break;
-        case "--history":
-            history = int.Parse(Value(), CultureInfo.InvariantCulture);
-            break;
-        case "--cloud-nodes":
-            cloudNodes = int.Parse(Value(), CultureInfo.InvariantCulture);
-            break;
-        case "--pod-start-delay":
-            startDelayMs = int.Parse(Value(), CultureInfo.InvariantCulture);
-            break;
-        case "--rbac":
-            rbac = true;
-            break;
-        case "-h" or "--help":
-            Console.WriteLine(Help);
-            return 0;
-        default:
-            await Console.Error.WriteLineAsync($"unknown option {args[i]}\n\n{Help}");
-            return 2;
+        string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+        int Number() => int.TryParse(Value(), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : throw new FormatException($"{args[i - 1]} needs a whole number, not \"{args[i]}\"");
+        switch (args[i])
+        {
+            case "--port":
+                port = Number();
+                break;
+            case "--kubeconfig":
+                kubeconfig = Value();
+                break;
+            case "--bookmark-interval":
+                bookmarkSeconds = double.TryParse(Value(), NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds > 0 ? seconds : throw new FormatException($"--bookmark-interval needs a positive number of seconds, not \"{args[i]}\"");
+                break;
+            case "--history":
+                history = Number();
+                break;
+            case "--cloud-nodes":
+                cloudNodes = Number();
+                break;
+            case "--pod-start-delay":
+                startDelayMs = Number();
+                break;
+            case "--rbac":
+                rbac = true;
+                break;
+            case "-h" or "--help":
+                Console.WriteLine(Help);
+                return 0;
+            default:
+                await Console.Error.WriteLineAsync($"unknown option {args[i]}\n\n{Help}");
+                return 2;
+        }
     }
+}
+catch (Exception e) when (e is FormatException or OverflowException or ArgumentException)
+{
+    await Console.Error.WriteLineAsync($"{e.Message}\n\n{Help}");
+    return 2;
 }
 
 await using var server = await LocalKubeServer.StartAsync(new ServerOptions
