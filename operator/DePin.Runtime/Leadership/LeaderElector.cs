@@ -155,6 +155,11 @@ public sealed partial class LeaderElector
             {
                 renewed = false;
             }
+            catch (OperationCanceledException)
+            {
+                // Stopping: a renewal cut short by the stop is not a failure.
+                return;
+            }
 
             if (renewed)
             {

@@ -46,27 +46,43 @@ public sealed partial class OperatorEndpointsTests : LocalKubeTest
         await Kube.CreateAsync(KubeFixture.Lease("measured"));
         Kube.Server.Faults.CloseAllWatches();
 
-        string metrics;
-        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15)))
+        // Meters are process-wide and other test classes run at the same time: wait for this test's own samples.
+        Func<(string Name, string Labels, double Value), bool>[] expected =
+        [
+            s => s.Name == "depin_controller_reconcile_total" && s.Labels.Contains("result=\"error\"", StringComparison.Ordinal) && s.Labels.Contains("controller=\"depinlease.metrics\"", StringComparison.Ordinal),
+            s => s.Name == "depin_controller_reconcile_total" && s.Labels.Contains("result=\"success\"", StringComparison.Ordinal) && s.Labels.Contains("controller=\"depinlease.metrics\"", StringComparison.Ordinal),
+            s => s.Name == "depin_controller_reconcile_duration_seconds_bucket",
+            s => s.Name == "depin_workqueue_depth" && s.Labels.Contains("name=\"depinlease.metrics\"", StringComparison.Ordinal),
+            s => s.Name == "depin_workqueue_adds_total",
+            s => s.Name == "depin_workqueue_retries_total",
+            s => s.Name == "depin_workqueue_longest_running_processor_seconds",
+            s => s.Name == "depin_informer_watch_restarts_total" && s.Labels.Contains("reason=\"closed\"", StringComparison.Ordinal),
+            s => s.Name == "depin_kubernetes_api_request_duration_seconds_count" && s.Labels.Contains("verb=\"PATCH\"", StringComparison.Ordinal) && s.Labels.Contains("code=\"200\"", StringComparison.Ordinal),
+            s => s.Name == "depin_leader_transitions_total",
+        ];
+        List<(string Name, string Labels, double Value)> samples = [];
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20)))
         {
-            do
+            try
             {
-                await Task.Delay(100, timeout.Token);
-                metrics = await http.GetStringAsync("/metrics", timeout.Token);
+                do
+                {
+                    await Task.Delay(100, timeout.Token);
+                    samples = Parse(await http.GetStringAsync("/metrics", timeout.Token));
+                }
+                while (!expected.All(samples.Any));
             }
-            while (!metrics.Contains("result=\"success\"", StringComparison.Ordinal) || !metrics.Contains("depin_informer_watch_restarts", StringComparison.Ordinal));
+            catch (OperationCanceledException)
+            {
+                // The assertions below say which sample never came.
+            }
         }
 
-        var samples = Parse(metrics);
-        Assert.Contains(samples, s => s.Name == "depin_controller_reconcile_total" && s.Labels.Contains("result=\"error\"", StringComparison.Ordinal) && s.Labels.Contains("controller=\"depinlease.metrics\"", StringComparison.Ordinal));
-        Assert.Contains(samples, s => s.Name == "depin_controller_reconcile_duration_seconds_bucket");
-        Assert.Contains(samples, s => s.Name == "depin_workqueue_depth" && s.Labels.Contains("name=\"depinlease.metrics\"", StringComparison.Ordinal));
-        Assert.Contains(samples, s => s.Name == "depin_workqueue_adds_total");
-        Assert.Contains(samples, s => s.Name == "depin_workqueue_retries_total");
-        Assert.Contains(samples, s => s.Name == "depin_workqueue_longest_running_processor_seconds");
-        Assert.Contains(samples, s => s.Name == "depin_informer_watch_restarts_total" && s.Labels.Contains("reason=\"closed\"", StringComparison.Ordinal));
-        Assert.Contains(samples, s => s.Name == "depin_kubernetes_api_request_duration_seconds_count" && s.Labels.Contains("verb=\"PATCH\"", StringComparison.Ordinal) && s.Labels.Contains("code=\"200\"", StringComparison.Ordinal));
-        Assert.Contains(samples, s => s.Name == "depin_leader_transitions_total");
+        for (var i = 0; i < expected.Length; i++)
+        {
+            Assert.True(samples.Any(expected[i]), $"expected sample {i} is missing from /metrics");
+        }
+
         Assert.Equal("ok: leading", await http.GetStringAsync("/readyz"));
     }
 
