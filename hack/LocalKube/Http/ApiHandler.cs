@@ -247,7 +247,7 @@ public sealed class ApiHandler
                     ["status"] = new JsonObject
                     {
                         ["token"] = _security.IssueServiceAccountToken(ns, name),
-                        ["expirationTimestamp"] = (_time.GetUtcNow() + TimeSpan.FromHours(1)).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+                        ["expirationTimestamp"] = Rfc3339.Format(_time.GetUtcNow() + TimeSpan.FromHours(1)),
                     },
                 }).ConfigureAwait(false);
                 return;
@@ -281,7 +281,7 @@ public sealed class ApiHandler
 
         if (Tables.Wanted(context.Request.Headers.Accept))
         {
-            var table = Tables.Build(r.Type, page.Items.Select(i => i.Copy()), rv, query["includeObject"], _time.GetUtcNow());
+            var table = Tables.Build(r.Type, page.Items.Select(i => i.Node), rv, query["includeObject"], _time.GetUtcNow());
             if (page.Continue is not null)
             {
                 table["metadata"]!.AsObject()["continue"] = page.Continue;
@@ -499,9 +499,9 @@ public sealed class ApiHandler
     private async Task ScaleAsync(HttpContext context, string method, ResourceType type, string ns, string name)
     {
         var scale = type.Scale!;
-        JsonObject ToScale(StoredObject obj)
+        JsonObject ToScale(JsonObject node)
         {
-            var node = obj.Node;
+            var metadata = node["metadata"]!;
             var status = new JsonObject { ["replicas"] = JsonPathLite.Evaluate(node, scale.StatusReplicasPath)?.DeepClone() ?? 0 };
             var selector = scale.LabelSelectorPath is null
                 ? SelectorText(node["spec"]?["selector"])
@@ -517,11 +517,11 @@ public sealed class ApiHandler
                 ["apiVersion"] = "autoscaling/v1",
                 ["metadata"] = new JsonObject
                 {
-                    ["name"] = obj.Name,
-                    ["namespace"] = obj.Namespace.Length > 0 ? obj.Namespace : null,
-                    ["uid"] = obj.Uid,
-                    ["resourceVersion"] = obj.ResourceVersion.ToString(CultureInfo.InvariantCulture),
-                    ["creationTimestamp"] = node["metadata"]?["creationTimestamp"]?.DeepClone(),
+                    ["name"] = metadata["name"]?.DeepClone(),
+                    ["namespace"] = metadata["namespace"]?.DeepClone(),
+                    ["uid"] = metadata["uid"]?.DeepClone(),
+                    ["resourceVersion"] = metadata["resourceVersion"]?.DeepClone(),
+                    ["creationTimestamp"] = metadata["creationTimestamp"]?.DeepClone(),
                 },
                 ["spec"] = new JsonObject { ["replicas"] = JsonPathLite.Evaluate(node, scale.SpecReplicasPath)?.DeepClone() ?? 0 },
                 ["status"] = status,
@@ -530,7 +530,7 @@ public sealed class ApiHandler
 
         if (method == "GET")
         {
-            await WriteJsonAsync(context, 200, ToScale(_store.Get(type, ns, name))).ConfigureAwait(false);
+            await WriteJsonAsync(context, 200, ToScale(_store.Get(type, ns, name).Node)).ConfigureAwait(false);
             return;
         }
 
@@ -538,7 +538,7 @@ public sealed class ApiHandler
         var body = method == "PUT" ? await ReadObjectAsync(context).ConfigureAwait(false) : null;
         var result = _store.Patch(type, ns, name, current =>
         {
-            var currentScale = ToScale(new StoredObject(type, current.DeepClone().AsObject()));
+            var currentScale = ToScale(current);
             var wanted = body ?? patch!(currentScale);
             if ((string?)wanted["metadata"]?["resourceVersion"] is { Length: > 0 } rv && rv != (string?)current["metadata"]!["resourceVersion"])
             {
@@ -549,7 +549,7 @@ public sealed class ApiHandler
             Set(current, scale.SpecReplicasPath, replicas.DeepClone());
             return current;
         });
-        await WriteJsonAsync(context, 200, ToScale(result)).ConfigureAwait(false);
+        await WriteJsonAsync(context, 200, ToScale(result.Node)).ConfigureAwait(false);
     }
 
     private async Task BindAsync(HttpContext context, string ns, string name)
@@ -614,7 +614,7 @@ public sealed class ApiHandler
     {
         if (Tables.Wanted(context.Request.Headers.Accept))
         {
-            await WriteJsonAsync(context, 200, Tables.Build(obj.Type, [obj.Copy()], obj.ResourceVersion.ToString(CultureInfo.InvariantCulture), context.Request.Query["includeObject"], _time.GetUtcNow())).ConfigureAwait(false);
+            await WriteJsonAsync(context, 200, Tables.Build(obj.Type, [obj.Node], obj.ResourceVersion.ToString(CultureInfo.InvariantCulture), context.Request.Query["includeObject"], _time.GetUtcNow())).ConfigureAwait(false);
             return;
         }
 

@@ -576,7 +576,7 @@ public sealed class CloudNodes : IAsyncDisposable
     private static bool Ready(JsonNode node) =>
         (node["status"]?["conditions"] as JsonArray ?? []).Any(c => (string?)c!["type"] == "Ready" && (string?)c["status"] == "True");
 
-    private string Now() => _time.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+    private string Now() => Rfc3339.Format(_time.GetUtcNow());
 
-    private string NowMicro() => _time.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
+    private string NowMicro() => Rfc3339.FormatMicro(_time.GetUtcNow());
 }

@@ -798,7 +798,7 @@ public sealed class ObjectStore
                 _garbage.Enqueue(ns.Uid);
             }
 
-            if (type.DefinedBy is not null && _objects.Values.SelectMany(o => o.Values).FirstOrDefault(c => c.Type == Registry.Crds && c.Name == type.DefinedBy) is { Terminating: true } crd)
+            if (type.DefinedBy is not null && Find(Registry.Crds, "", type.DefinedBy) is { Terminating: true } crd)
             {
                 _garbage.Enqueue(crd.Uid);
             }
@@ -887,7 +887,7 @@ public sealed class ObjectStore
     }
 
     private string Timestamp(TimeSpan? after = null) =>
-        (_time.GetUtcNow() + (after ?? TimeSpan.Zero)).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+        Rfc3339.Format(_time.GetUtcNow() + (after ?? TimeSpan.Zero));
 
     private static string RandomSuffix()
     {
