@@ -15,20 +15,6 @@ public abstract class LocalKubeTest : IAsyncLifetime
         Stop.Dispose();
         await Kube.DisposeAsync();
     }
-
-    /// <summary>Waits until a condition holds, polling; fails the test after the timeout (10 s by default).</summary>
-    protected static async Task EventuallyAsync(Func<bool> condition, TimeSpan? timeout = null) =>
-        await EventuallyAsync(() => Task.FromResult(condition()), timeout);
-
-    /// <summary>Waits until a condition holds, polling; fails the test after the timeout (10 s by default).</summary>
-    protected static async Task EventuallyAsync(Func<Task<bool>> condition, TimeSpan? timeout = null)
-    {
-        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(10));
-        while (!await condition())
-        {
-            await Task.Delay(10, cts.Token);
-        }
-    }
 }
 
 /// <summary>

@@ -49,14 +49,7 @@ public sealed partial class Controller<T> : IController
         _options = options;
         _time = time ?? TimeProvider.System;
         _logger = logger ?? NullLogger.Instance;
-        Queue = new WorkQueue<string>(new WorkQueueOptions
-        {
-            Name = options.Name,
-            BaseRetryDelay = options.Queue.BaseRetryDelay,
-            MaxRetryDelay = options.Queue.MaxRetryDelay,
-            RetriesPerSecond = options.Queue.RetriesPerSecond,
-            RetryBurst = options.Queue.RetryBurst,
-        }, _time);
+        Queue = new WorkQueue<string>(options.Queue with { Name = options.Name }, _time);
         _subscription = informer.Subscribe(change => Queue.Add(ObjectKey.Of(change.Item)));
     }
 

@@ -1,7 +1,7 @@
 namespace DePin.Runtime.Queue;
 
 /// <summary>Settings of a <see cref="WorkQueue{TKey}"/>.</summary>
-public sealed class WorkQueueOptions
+public sealed record WorkQueueOptions
 {
     /// <summary>Delay of the first retry of a failing key; it doubles with each further failure. Default 50 ms.</summary>
     public TimeSpan BaseRetryDelay { get; init; } = TimeSpan.FromMilliseconds(50);

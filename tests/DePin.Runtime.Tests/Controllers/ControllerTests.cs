@@ -3,6 +3,7 @@ using DePin.Api.V1Alpha1;
 using DePin.Runtime.Controllers;
 using DePin.Runtime.Informers;
 using DePin.Runtime.Queue;
+using DePin.Testing;
 using k8s;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
@@ -21,19 +22,19 @@ public sealed class ControllerTests : LocalKubeTest
         var controller = Start(reconciler, workers: 4);
         await Kube.CreateAsync(KubeFixture.Lease("flaky"));
 
-        await EventuallyAsync(() => reconciler.Attempts == 1);
+        await Eventually.UntilAsync(() => reconciler.Attempts == 1);
         foreach (var (failures, delay) in new[] { (1, 10), (2, 20), (3, 40), (4, 80) })
         {
-            await EventuallyAsync(() => controller.Queue.Delayed == 1);
+            await Eventually.UntilAsync(() => controller.Queue.Delayed == 1);
             Assert.Equal(failures, controller.Queue.Failures("default/flaky"));
             _time.Advance(TimeSpan.FromMilliseconds(delay - 1));
             await Task.Delay(50);
             Assert.Equal(failures, reconciler.Attempts);
             _time.Advance(TimeSpan.FromMilliseconds(1));
-            await EventuallyAsync(() => reconciler.Attempts == failures + 1);
+            await Eventually.UntilAsync(() => reconciler.Attempts == failures + 1);
         }
 
-        await EventuallyAsync(() => controller.Queue.Failures("default/flaky") == 0);
+        await Eventually.UntilAsync(() => controller.Queue.Failures("default/flaky") == 0);
         Assert.Equal(1, reconciler.MostAtOnce);
         Assert.Equal(4, _logger.Errors);
     }
@@ -44,14 +45,14 @@ public sealed class ControllerTests : LocalKubeTest
         var reconciler = new ScriptedReconciler(_ => ReconcileResult.After(TimeSpan.FromSeconds(30)));
         var controller = Start(reconciler);
         await Kube.CreateAsync(KubeFixture.Lease("polled"));
-        await EventuallyAsync(() => reconciler.Attempts == 1 && controller.Queue.Delayed == 1);
+        await Eventually.UntilAsync(() => reconciler.Attempts == 1 && controller.Queue.Delayed == 1);
 
         _time.Advance(TimeSpan.FromSeconds(27));
         await Task.Delay(100);
         Assert.Equal(1, reconciler.Attempts);
         _time.Advance(TimeSpan.FromSeconds(3));
 
-        await EventuallyAsync(() => reconciler.Attempts == 2);
+        await Eventually.UntilAsync(() => reconciler.Attempts == 2);
     }
 
     [Fact]
@@ -65,16 +66,16 @@ public sealed class ControllerTests : LocalKubeTest
         };
         var controller = Start(reconciler);
         var lease = await Kube.CreateAsync(KubeFixture.Lease("held"));
-        await EventuallyAsync(() => reconciler.Attempts == 1);
+        await Eventually.UntilAsync(() => reconciler.Attempts == 1);
         Assert.Contains("depin.dev/test-cleanup", reconciler.Seen.Last().Metadata.Finalizers);
 
         await Kube.DeleteAsync(lease);
-        await EventuallyAsync(() => reconciler.Finalizations == 1 && controller.Queue.Delayed == 1);
+        await Eventually.UntilAsync(() => reconciler.Finalizations == 1 && controller.Queue.Delayed == 1);
         Assert.Single(await Kube.ListAsync());
 
         cleanupConfirmed = true;
         _time.Advance(TimeSpan.FromSeconds(5));
-        await EventuallyAsync(async () => (await Kube.ListAsync()).Count == 0);
+        await Eventually.UntilAsync(async () => (await Kube.ListAsync()).Count == 0);
     }
 
     [Fact]
@@ -99,7 +100,7 @@ public sealed class ControllerTests : LocalKubeTest
 
         await Kube.CreateAsync(KubeFixture.Lease("contested"));
 
-        await EventuallyAsync(() => reconciler.Completed >= 1);
+        await Eventually.UntilAsync(() => reconciler.Completed >= 1);
         Assert.Equal(0, _logger.Errors);
     }
 

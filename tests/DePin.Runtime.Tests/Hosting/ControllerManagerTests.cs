@@ -5,6 +5,7 @@ using DePin.Runtime.Controllers;
 using DePin.Runtime.Hosting;
 using DePin.Runtime.Informers;
 using DePin.Runtime.Leadership;
+using DePin.Testing;
 using k8s;
 
 namespace DePin.Runtime.Tests.Hosting;
@@ -42,14 +43,14 @@ public sealed class ControllerManagerTests : LocalKubeTest
         });
 
         var (a, aNetwork) = Start("a");
-        await EventuallyAsync(() => _reconciles.Any(r => r.Who == "a"));
+        await Eventually.UntilAsync(() => _reconciles.Any(r => r.Who == "a"));
         var (b, _) = Start("b");
         await Task.Delay(Lease);
         Assert.DoesNotContain(_reconciles, r => r.Who == "b");
 
         var cutOff = _clock.Elapsed;
         aNetwork.Down = true;
-        await EventuallyAsync(() => _reconciles.Any(r => r.Who == "b"), TimeSpan.FromSeconds(10));
+        await Eventually.UntilAsync(() => _reconciles.Any(r => r.Who == "b"), TimeSpan.FromSeconds(10));
         var handover = _reconciles.Where(r => r.Who == "b").Min(r => r.Start) - cutOff;
 
         await Stop.CancelAsync();

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using DePin.Api.V1Alpha1;
 using DePin.Runtime.Informers;
+using DePin.Testing;
 using k8s;
 using k8s.Models;
 
@@ -23,7 +24,7 @@ public sealed class InformerTests : LocalKubeTest
         after.Spec.Replicas = 2;
         await Kube.ReplaceAsync(after);
         await Kube.DeleteAsync(after);
-        await EventuallyAsync(() => changes.Count >= 4);
+        await Eventually.UntilAsync(() => changes.Count >= 4);
 
         Assert.Equal([(ChangeKind.Added, "before"), (ChangeKind.Added, "after"), (ChangeKind.Updated, "after"), (ChangeKind.Deleted, "after")], changes);
         Assert.Equal(["default/before"], informer.Cache.List().Select(ObjectKey.Of));
@@ -79,7 +80,7 @@ public sealed class InformerTests : LocalKubeTest
         }
 
         var server = await Kube.ListAsync();
-        await EventuallyAsync(() => written.All(seen.ContainsKey) && Same(informer.Cache.List(), server), TimeSpan.FromSeconds(30));
+        await Eventually.UntilAsync(() => written.All(seen.ContainsKey) && Same(informer.Cache.List(), server), TimeSpan.FromSeconds(30));
 
         Assert.DoesNotContain(written, w => !seen.ContainsKey(w));
         Assert.True(Same(informer.Cache.List(), server));
@@ -121,14 +122,14 @@ public sealed class InformerTests : LocalKubeTest
         await informer.Synced.WaitAsync(TimeSpan.FromSeconds(10));
 
         await Kube.Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new() { Name = "typed" } }, "default");
-        await EventuallyAsync(() => informer.Cache.Get("default/typed") is not null);
+        await Eventually.UntilAsync(() => informer.Cache.Get("default/typed") is not null);
         Kube.Server.Faults.FailNext(2, 503, method: "GET", resource: "configmaps");
         Kube.Server.Faults.CloseAllWatches();
         await Kube.Client.CoreV1.DeleteNamespacedConfigMapAsync("typed", "default");
         await Kube.Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new() { Name = "later" } }, "default");
         Kube.Server.Faults.Compact();
 
-        await EventuallyAsync(() => informer.Cache.Get("default/typed") is null && informer.Cache.Get("default/later") is not null);
+        await Eventually.UntilAsync(() => informer.Cache.Get("default/typed") is null && informer.Cache.Get("default/later") is not null);
         Assert.False(run.IsCompleted);
     }
 

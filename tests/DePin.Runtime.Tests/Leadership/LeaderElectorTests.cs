@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using DePin.LocalKube;
 using DePin.Runtime.Leadership;
+using DePin.Testing;
 using k8s;
 
 namespace DePin.Runtime.Tests.Leadership;
@@ -27,7 +28,7 @@ public sealed class LeaderElectorTests : IAsyncLifetime
         await using var a = Candidate("a");
         await using var b = Candidate("b");
 
-        await EventuallyAsync(() => a.Elector.IsLeader || b.Elector.IsLeader);
+        await Eventually.UntilAsync(() => a.Elector.IsLeader || b.Elector.IsLeader);
         await Task.Delay(Lease * 2);
 
         Assert.True(a.Elector.IsLeader ^ b.Elector.IsLeader);
@@ -37,15 +38,15 @@ public sealed class LeaderElectorTests : IAsyncLifetime
     public async Task LeaderCutOff_StopsBeforeTheOtherStarts_HandoverWithinLeasePlusRetry()
     {
         await using var a = Candidate("a");
-        await EventuallyAsync(() => a.Elector.IsLeader);
+        await Eventually.UntilAsync(() => a.Elector.IsLeader);
         await using var b = Candidate("b");
         await Task.Delay(Retry * 3);
 
         var cutOff = _clock.Elapsed;
         a.Network.Down = true;
-        await EventuallyAsync(() => b.Elector.IsLeader, TimeSpan.FromSeconds(10));
+        await Eventually.UntilAsync(() => b.Elector.IsLeader, TimeSpan.FromSeconds(10));
         var handover = _clock.Elapsed - cutOff;
-        await EventuallyAsync(() => !a.Elector.IsLeader);
+        await Eventually.UntilAsync(() => !a.Elector.IsLeader);
 
         Assert.True(handover <= Lease + Retry + TimeSpan.FromSeconds(1), $"handover took {handover}");
         await a.DisposeAsync();
@@ -63,12 +64,12 @@ public sealed class LeaderElectorTests : IAsyncLifetime
     public async Task LeaderStops_ReleasesTheLease_OtherTakesOverAtOnce()
     {
         var a = Candidate("a");
-        await EventuallyAsync(() => a.Elector.IsLeader);
+        await Eventually.UntilAsync(() => a.Elector.IsLeader);
         await using var b = Candidate("b");
 
         var stopped = _clock.Elapsed;
         await a.DisposeAsync();
-        await EventuallyAsync(() => b.Elector.IsLeader);
+        await Eventually.UntilAsync(() => b.Elector.IsLeader);
 
         Assert.True(_clock.Elapsed - stopped < Lease, "the released lease was waited out instead of taken at once");
     }
@@ -119,15 +120,6 @@ public sealed class LeaderElectorTests : IAsyncLifetime
             },
             stop.Token);
         return new Replica(elector, network, client, stop, run);
-    }
-
-    private static async Task EventuallyAsync(Func<bool> condition, TimeSpan? timeout = null)
-    {
-        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(10));
-        while (!condition())
-        {
-            await Task.Delay(10, cts.Token);
-        }
     }
 
     private sealed class Replica(LeaderElector elector, NetworkSwitch network, Kubernetes client, CancellationTokenSource stop, Task run) : IAsyncDisposable
