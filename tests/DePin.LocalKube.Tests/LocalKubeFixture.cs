@@ -3,7 +3,6 @@ using System.Text;
 using System.Text.Json.Nodes;
 using DePin.Testing;
 using k8s;
-using k8s.Models;
 
 namespace DePin.LocalKube.Tests;
 
@@ -26,10 +25,7 @@ public sealed class LocalKubeFixture : IAsyncLifetime
         await File.WriteAllTextAsync(KubeconfigPath, Server.Kubeconfig());
         Client = new Kubernetes(new KubernetesClientConfiguration { Host = Server.Url.ToString() });
         Http = new HttpClient { BaseAddress = Server.Url, Timeout = TimeSpan.FromSeconds(30) };
-        foreach (var file in Directory.GetFiles(RepositoryPaths.Of("crds"), "*.yaml"))
-        {
-            await Client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(KubernetesYaml.Deserialize<V1CustomResourceDefinition>(await File.ReadAllTextAsync(file)));
-        }
+        await ProjectCrds.InstallAsync(Client);
     }
 
     public async Task DisposeAsync()

@@ -17,10 +17,7 @@ public sealed class KubeFixture : IAsyncLifetime
     {
         Server = await LocalKubeServer.StartAsync(new ServerOptions { BookmarkInterval = TimeSpan.FromMilliseconds(200) });
         Client = new Kubernetes(new KubernetesClientConfiguration { Host = Server.Url.ToString() });
-        foreach (var file in Directory.GetFiles(RepositoryPaths.Of("crds"), "*.yaml"))
-        {
-            await Client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(KubernetesYaml.Deserialize<V1CustomResourceDefinition>(await File.ReadAllTextAsync(file)));
-        }
+        await ProjectCrds.InstallAsync(Client);
     }
 
     public async Task DisposeAsync()
