@@ -144,11 +144,19 @@ public sealed partial class LeaderElector
                 return;
             }
 
+            var remaining = _options.RenewDeadline - _time.GetElapsedTime(lastRenewal);
+            if (remaining <= TimeSpan.Zero)
+            {
+                // The deadline passed while waiting (a stalled process, a slow previous attempt): stop leading now.
+                LogRenewFailed(_logger, _options.Identity, _time.GetElapsedTime(lastRenewal));
+                return;
+            }
+
             bool renewed;
             try
             {
                 using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                attempt.CancelAfter(_options.RenewDeadline - _time.GetElapsedTime(lastRenewal));
+                attempt.CancelAfter(remaining);
                 renewed = await TryAcquireOrRenewAsync(attempt.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
@@ -187,7 +195,7 @@ public sealed partial class LeaderElector
         {
             current = null;
         }
-        catch (Exception e) when (e is HttpOperationException or HttpRequestException)
+        catch (Exception e) when (IsFailedAttempt(e, cancellationToken))
         {
             LogError(_logger, e, _options.Identity);
             return false;
@@ -204,7 +212,7 @@ public sealed partial class LeaderElector
                 }, _options.Namespace, cancellationToken: cancellationToken).ConfigureAwait(false));
                 return true;
             }
-            catch (Exception e) when (e is HttpOperationException or HttpRequestException)
+            catch (Exception e) when (IsFailedAttempt(e, cancellationToken))
             {
                 return false;
             }
@@ -234,12 +242,16 @@ public sealed partial class LeaderElector
             Observe(await _client.CoordinationV1.ReplaceNamespacedLeaseAsync(updated, _options.LeaseName, _options.Namespace, cancellationToken: cancellationToken).ConfigureAwait(false));
             return true;
         }
-        catch (Exception e) when (e is HttpOperationException or HttpRequestException)
+        catch (Exception e) when (IsFailedAttempt(e, cancellationToken))
         {
             // 409: someone else wrote it first; anything else: try again next period.
             return false;
         }
     }
+
+    // A failed call is another try next period; only a stop that was asked for ends the campaign.
+    private static bool IsFailedAttempt(Exception e, CancellationToken cancellationToken) =>
+        e is HttpOperationException or HttpRequestException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested);
 
     private async Task ReleaseAsync()
     {
