@@ -12,6 +12,7 @@ TOOLS_BIN     := $(TOOLS_DIR)/bin
 TOOLS_STAMP   := $(TOOLS_DIR)/node_modules/.installed
 TEST_RESULTS  := artifacts/test-results
 CRD_DIR       := crds
+ARTIFACTS_DIR := contracts/artifacts
 
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
@@ -52,15 +53,20 @@ test: tools build ## Run every test project and print "N passed, N failed"
 	exit $$status
 
 .PHONY: manifests
-manifests: build ## Regenerate the CRDs in crds/ from operator/DePin.Api
+manifests: tools build ## Regenerate the CRDs from operator/DePin.Api and the contract artifacts from contracts/
 	$(DOTNET) run --project hack/CrdGen --no-build -c $(CONFIGURATION) -- --output $(CRD_DIR)
+	node hack/solc/compile.js $(ARTIFACTS_DIR)
 
 .PHONY: verify
-verify: build ## Fail if generated files are stale or code is not formatted
+verify: tools build ## Fail if generated files are stale or code is not formatted
 	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
-	$(DOTNET) run --project hack/CrdGen --no-build -c $(CONFIGURATION) -- --output "$$tmp" >/dev/null; \
-	if ! diff -r -x examples "$$tmp" $(CRD_DIR); then \
+	$(DOTNET) run --project hack/CrdGen --no-build -c $(CONFIGURATION) -- --output "$$tmp/crds" >/dev/null; \
+	if ! diff -r -x examples "$$tmp/crds" $(CRD_DIR); then \
 		echo "crds/ is stale: run 'make manifests' and commit the result" >&2; exit 1; \
+	fi; \
+	node hack/solc/compile.js "$$tmp/artifacts" >/dev/null; \
+	if ! diff -r "$$tmp/artifacts" $(ARTIFACTS_DIR); then \
+		echo "$(ARTIFACTS_DIR)/ is stale: run 'make manifests' and commit the result" >&2; exit 1; \
 	fi
 	$(DOTNET) format $(SOLUTION) --verify-no-changes --no-restore
 	@echo "verify: generated files are current and code is formatted"
