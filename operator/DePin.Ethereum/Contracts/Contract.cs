@@ -92,6 +92,9 @@ public class Contract
     /// <summary>Confirmations awaited after each transaction. Default 1 (mined).</summary>
     public int Confirmations { get; init; } = 1;
 
+    /// <summary>A fixed gas limit for transactions, or null (the default) to estimate each one.</summary>
+    public System.Numerics.BigInteger? GasLimit { get; init; }
+
     /// <summary>Deploys a contract and waits for it.</summary>
     /// <param name="artifact">The compiled contract.</param>
     /// <param name="sender">Pays for and signs the deployment.</param>
@@ -151,7 +154,7 @@ public class Contract
         var data = Abi.Function(function, arguments?.Length).EncodeCall(arguments!);
         try
         {
-            return await sender.SendAndWaitAsync(new TransactionRequest(Address, data), Confirmations, cancellationToken).ConfigureAwait(false);
+            return await sender.SendAndWaitAsync(new TransactionRequest(Address, data, GasLimit: GasLimit), Confirmations, cancellationToken).ConfigureAwait(false);
         }
         catch (JsonRpcException e) when (e.IsRevert)
         {
