@@ -104,12 +104,15 @@ public sealed class Chain : IDisposable
         new(Client, key, ChainId, Nonces, Fees, options ?? new TransactionOptions { PollInterval = TimeSpan.FromMilliseconds(20) });
 
     /// <summary>A new key with 1,000 ether.</summary>
-    public async Task<TransactionSender> FundedSenderAsync()
+    public async Task<PrivateKey> FundedKeyAsync()
     {
         var key = NewKey();
         await Rpc.RequestAsync("anvil_setBalance", [key.Address.ToString(), Hex.EncodeQuantity(BigInteger.Pow(10, 21))]);
-        return Sender(key);
+        return key;
     }
+
+    /// <summary>A sender for a new key with 1,000 ether.</summary>
+    public async Task<TransactionSender> FundedSenderAsync() => Sender(await FundedKeyAsync());
 
     public async Task<long> TimestampAsync() => (await Client.GetBlockAsync(null))!.Timestamp;
 
