@@ -54,6 +54,28 @@ public sealed class PrivateKey
         }
     }
 
+    /// <summary>
+    /// Reads a key file: 64 hex digits, with or without <c>0x</c>, as a mounted Kubernetes Secret or a
+    /// provider's key file holds it. Errors name the file, never its content.
+    /// </summary>
+    /// <param name="path">The file.</param>
+    /// <returns>The key.</returns>
+    /// <exception cref="FormatException">The file does not hold a key.</exception>
+    /// <exception cref="IOException">The file cannot be read.</exception>
+    public static PrivateKey FromFile(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var text = File.ReadAllText(path);
+        try
+        {
+            return FromHex(text);
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException)
+        {
+            throw new FormatException($"{path} does not hold a secp256k1 private key (64 hex digits)");
+        }
+    }
+
     /// <summary>The account address of the key.</summary>
     public Address Address => Secp256k1.ToAddress(PublicKey);
 

@@ -89,4 +89,26 @@ public sealed class SigningTests
         Assert.DoesNotContain(secret[..16], error.Message, StringComparison.OrdinalIgnoreCase);
         Assert.Throws<ArgumentException>(() => PrivateKey.FromHex("0x" + new string('0', 64)));
     }
+
+    [Fact]
+    public void KeyFiles_AreRead_AndTheirContentNeverEchoed()
+    {
+        var directory = Directory.CreateTempSubdirectory("keys-");
+        try
+        {
+            var good = Path.Combine(directory.FullName, "good");
+            File.WriteAllText(good, "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80\n");
+            Assert.Equal("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", PrivateKey.FromFile(good).Address.ToString());
+
+            var bad = Path.Combine(directory.FullName, "bad");
+            File.WriteAllText(bad, "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ffXX");
+            var error = Assert.Throws<FormatException>(() => PrivateKey.FromFile(bad));
+            Assert.Contains(bad, error.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain("ac0974", error.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
 }
