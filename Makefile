@@ -72,8 +72,9 @@ verify: tools build ## Fail if generated files are stale or code is not formatte
 	@echo "verify: generated files are current and code is formatted"
 
 .PHONY: bench
-bench: restore ## Run the benchmarks and print their figures (see docs/benchmarks.md)
+bench: tools restore ## Run the benchmarks and print their figures (see docs/benchmarks.md)
 	$(DOTNET) run -c Release --project hack/bench/LocalKubeBench
+	$(DOTNET) run -c Release --project hack/bench/EthereumBench
 
 .PHONY: clean
 clean: ## Remove build output, test results and installed tools

@@ -3,9 +3,9 @@ using System.Security.Cryptography;
 using Org.BouncyCastle.Asn1.X9;
 using Org.BouncyCastle.Crypto.Digests;
 using Org.BouncyCastle.Crypto.EC;
-using Org.BouncyCastle.Crypto.Parameters;
 using Org.BouncyCastle.Crypto.Signers;
 using Org.BouncyCastle.Math.EC;
+using Org.BouncyCastle.Math.EC.Multiplier;
 using BcBigInteger = Org.BouncyCastle.Math.BigInteger;
 
 namespace DePin.Ethereum;
@@ -23,6 +23,8 @@ public sealed record Signature(BigInteger R, BigInteger S, int RecoveryId);
 public sealed class PrivateKey
 {
     private readonly byte[] _key;
+    private readonly Lazy<byte[]> _publicKey;
+    private readonly Lazy<Address> _address;
 
     /// <summary>Creates a key from its 32 bytes.</summary>
     /// <param name="key">The key; it must lie between 1 and the curve order.</param>
@@ -35,6 +37,8 @@ public sealed class PrivateKey
         }
 
         _key = key.ToArray();
+        _publicKey = new Lazy<byte[]>(() => Secp256k1.Curve.G.Multiply(Scalar).Normalize().GetEncoded(false)[1..]);
+        _address = new Lazy<Address>(() => Secp256k1.ToAddress(_publicKey.Value));
     }
 
     /// <summary>Parses 64 hex digits, with or without <c>0x</c>, surrounding whitespace ignored (as in a key file).</summary>
@@ -77,10 +81,10 @@ public sealed class PrivateKey
     }
 
     /// <summary>The account address of the key.</summary>
-    public Address Address => Secp256k1.ToAddress(PublicKey);
+    public Address Address => _address.Value;
 
     /// <summary>The uncompressed public key without its 0x04 prefix (64 bytes).</summary>
-    public byte[] PublicKey => Secp256k1.Curve.G.Multiply(Scalar).Normalize().GetEncoded(false)[1..];
+    public byte[] PublicKey => (byte[])_publicKey.Value.Clone();
 
     internal BcBigInteger Scalar => new(1, _key);
 
@@ -93,8 +97,8 @@ public sealed class PrivateKey
 public static class Secp256k1
 {
     internal static readonly X9ECParameters Curve = CustomNamedCurves.GetByName("secp256k1");
-    private static readonly ECDomainParameters Domain = new(Curve.Curve, Curve.G, Curve.N, Curve.H);
     private static readonly BcBigInteger HalfN = Curve.N.ShiftRight(1);
+    private static readonly FixedPointCombMultiplier BaseMultiplier = new();
 
     /// <summary>Signs a 32-byte hash.</summary>
     /// <param name="hash">The hash.</param>
@@ -108,21 +112,39 @@ public static class Secp256k1
             throw new ArgumentException("sign a 32-byte hash", nameof(hash));
         }
 
-        var signer = new ECDsaSigner(new HMacDsaKCalculator(new Sha256Digest()));
-        signer.Init(true, new ECPrivateKeyParameters(key.Scalar, Domain));
-        var rs = signer.GenerateSignature(hash.ToArray());
-        var r = rs[0];
-        var s = rs[1].CompareTo(HalfN) > 0 ? Curve.N.Subtract(rs[1]) : rs[1];
-        var publicKey = key.PublicKey;
-        for (var id = 0; id < 2; id++)
+        // ECDSA with the nonce of RFC 6979; the recovery id is the parity of R's y, flipped when s is
+        // replaced by n - s (EIP-2), which negates R. r = x mod n differs from x only when x >= n, whose
+        // odds are about 2^-128, and such a nonce is skipped.
+        var d = key.Scalar;
+        var e = new BcBigInteger(1, hash.ToArray());
+        var nonces = new HMacDsaKCalculator(new Sha256Digest());
+        nonces.Init(Curve.N, d, hash.ToArray());
+        while (true)
         {
-            if (Recover(hash, r, s, id) is { } candidate && candidate.AsSpan().SequenceEqual(publicKey))
+            var k = nonces.NextK();
+            var point = BaseMultiplier.Multiply(Curve.G, k).Normalize();
+            var x = point.AffineXCoord.ToBigInteger();
+            var r = x.Mod(Curve.N);
+            if (r.SignValue == 0 || !r.Equals(x))
             {
-                return new Signature(ToBig(r), ToBig(s), id);
+                continue;
             }
-        }
 
-        throw new CryptographicException("no recovery id reproduces the public key");
+            var s = k.ModInverse(Curve.N).Multiply(e.Add(d.Multiply(r))).Mod(Curve.N);
+            if (s.SignValue == 0)
+            {
+                continue;
+            }
+
+            var recoveryId = point.AffineYCoord.TestBitZero() ? 1 : 0;
+            if (s.CompareTo(HalfN) > 0)
+            {
+                s = Curve.N.Subtract(s);
+                recoveryId ^= 1;
+            }
+
+            return new Signature(ToBig(r), ToBig(s), recoveryId);
+        }
     }
 
     /// <summary>Recovers the public key that made a signature.</summary>

@@ -29,14 +29,23 @@ public sealed record FeeOptions
 
     /// <summary>A fee cap above this is refused rather than paid; null for no limit.</summary>
     public BigInteger? MaxFeePerGasLimit { get; init; }
+
+    /// <summary>
+    /// How long an estimate is reused before the history is read again. Fees move per block, and the cap
+    /// already allows for the base fee doubling, so a short reuse saves one call per transaction. Default 2 seconds.
+    /// </summary>
+    public TimeSpan MaxAge { get; init; } = TimeSpan.FromSeconds(2);
 }
 
 /// <summary>Estimates fees from <c>eth_feeHistory</c>: the next block's base fee and the median recent tip.</summary>
 /// <param name="client">The node.</param>
 /// <param name="options">Settings, or null for defaults.</param>
-public sealed class FeeEstimator(IEthereumClient client, FeeOptions? options = null)
+/// <param name="time">The clock, or null for the system clock.</param>
+public sealed class FeeEstimator(IEthereumClient client, FeeOptions? options = null, TimeProvider? time = null)
 {
     private readonly FeeOptions _options = options ?? new FeeOptions();
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private (FeeEstimate Estimate, long At)? _cached;
 
     /// <summary>Estimates fees for a transaction sent now.</summary>
     /// <param name="cancellationToken">Cancels the calls.</param>
@@ -44,6 +53,11 @@ public sealed class FeeEstimator(IEthereumClient client, FeeOptions? options = n
     /// <exception cref="InvalidOperationException">The fee cap exceeds <see cref="FeeOptions.MaxFeePerGasLimit"/>.</exception>
     public async Task<FeeEstimate> EstimateAsync(CancellationToken cancellationToken = default)
     {
+        if (_cached is { } cached && _time.GetElapsedTime(cached.At) < _options.MaxAge)
+        {
+            return cached.Estimate;
+        }
+
         var history = await client.FeeHistoryAsync(_options.BlockCount, [_options.RewardPercentile], cancellationToken).ConfigureAwait(false);
         FeeEstimate estimate;
         if (history.BaseFeePerGas.Count == 0 || history.BaseFeePerGas.All(f => f.IsZero))
@@ -62,6 +76,7 @@ public sealed class FeeEstimator(IEthereumClient client, FeeOptions? options = n
             throw new InvalidOperationException($"the fee cap {estimate.MaxFeePerGas} wei per gas exceeds the configured limit of {limit}");
         }
 
+        _cached = (estimate, _time.GetTimestamp());
         return estimate;
     }
 
