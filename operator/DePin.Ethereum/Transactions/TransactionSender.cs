@@ -143,9 +143,10 @@ public sealed partial class TransactionSender
                 // Refused outright (funds, gas, a revert): the nonce is still free.
                 throw;
             }
-            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            catch
             {
-                // The node may or may not hold it; ask again next time rather than guess.
+                // A connection failure or a cancellation mid-send: the node may or may not hold the
+                // transaction, so the next reservation asks it rather than guess.
                 nonce.Invalidate();
                 throw;
             }
