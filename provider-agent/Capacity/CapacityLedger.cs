@@ -1,0 +1,106 @@
+using System.Globalization;
+
+namespace DePin.ProviderAgent.Capacity;
+
+/// <summary>
+/// Who holds which part of the host: bids hold capacity while they are open, leases while they run.
+/// Every change goes through one lock, so two bids can never both take the last free core.
+/// </summary>
+internal sealed class CapacityLedger(HostCapacity total)
+{
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, Allocation> _allocations = new(StringComparer.Ordinal);
+
+    public HostCapacity Total { get; } = total;
+
+    /// <summary>Reserves what a holder needs, or says why it does not fit.</summary>
+    /// <returns>null when reserved, else the reason.</returns>
+    public string? TryReserve(string holder, ResourceRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        lock (_lock)
+        {
+            if (_allocations.ContainsKey(holder))
+            {
+                return null;
+            }
+
+            var used = UsedLocked();
+            var freeGpus = FreeGpusLocked(request.GpuModel);
+            string? shortfall =
+                used.CpuMillis + request.CpuMillis > Total.CpuMillis ? string.Create(CultureInfo.InvariantCulture, $"needs {request.CpuMillis}m CPU, {Total.CpuMillis - used.CpuMillis}m free") :
+                used.MemoryMiB + request.MemoryMiB > Total.MemoryMiB ? string.Create(CultureInfo.InvariantCulture, $"needs {request.MemoryMiB}Mi memory, {Total.MemoryMiB - used.MemoryMiB}Mi free") :
+                used.StorageMiB + request.StorageMiB > Total.StorageMiB ? string.Create(CultureInfo.InvariantCulture, $"needs {request.StorageMiB}Mi disk, {Total.StorageMiB - used.StorageMiB}Mi free") :
+                request.GpuCount > freeGpus.Count ? string.Create(CultureInfo.InvariantCulture, $"needs {request.GpuCount} GPU {request.GpuModel}, {freeGpus.Count} free") :
+                null;
+            if (shortfall is null)
+            {
+                _allocations[holder] = new Allocation(request, [.. freeGpus.Take(request.GpuCount)]);
+            }
+
+            return shortfall;
+        }
+    }
+
+    /// <summary>Hands a holder's reservation to another (a bid that became a lease).</summary>
+    public bool Transfer(string from, string to)
+    {
+        lock (_lock)
+        {
+            if (!_allocations.Remove(from, out var allocation))
+            {
+                return false;
+            }
+
+            _allocations[to] = allocation;
+            return true;
+        }
+    }
+
+    public bool Release(string holder)
+    {
+        lock (_lock)
+        {
+            return _allocations.Remove(holder);
+        }
+    }
+
+    public bool Holds(string holder)
+    {
+        lock (_lock)
+        {
+            return _allocations.ContainsKey(holder);
+        }
+    }
+
+    public IReadOnlyList<string> Holders(string prefix)
+    {
+        lock (_lock)
+        {
+            return [.. _allocations.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal))];
+        }
+    }
+
+    public ResourceRequest Used()
+    {
+        lock (_lock)
+        {
+            return UsedLocked();
+        }
+    }
+
+    private ResourceRequest UsedLocked() => new(
+        _allocations.Values.Sum(a => a.Request.CpuMillis),
+        _allocations.Values.Sum(a => a.Request.MemoryMiB),
+        _allocations.Values.Sum(a => a.Request.StorageMiB),
+        _allocations.Values.Sum(a => a.Gpus.Count));
+
+    private List<int> FreeGpusLocked(string model)
+    {
+        var taken = _allocations.Values.SelectMany(a => a.Gpus).ToHashSet();
+        return [.. Enumerable.Range(0, Total.Gpus.Count)
+            .Where(i => !taken.Contains(i) && (model.Length == 0 || string.Equals(Total.Gpus[i].Model, model, StringComparison.OrdinalIgnoreCase)))];
+    }
+
+    private sealed record Allocation(ResourceRequest Request, IReadOnlyList<int> Gpus);
+}

@@ -1,0 +1,44 @@
+using k8s.Models;
+
+namespace DePin.ProviderAgent.Runtime;
+
+/// <summary>What a runtime needs to start one container.</summary>
+/// <param name="Key">A name unique to this container (lease, pod and container).</param>
+/// <param name="Container">The container spec.</param>
+/// <param name="Environment">Its environment, ports and pod identity included.</param>
+/// <param name="HostPorts">Container port to host port.</param>
+/// <param name="WorkDir">A folder of its own.</param>
+/// <param name="LogPath">Where its stdout and stderr go.</param>
+/// <param name="CpuMillis">Its CPU limit, 0 for none.</param>
+/// <param name="MemoryMiB">Its memory limit, 0 for none.</param>
+internal sealed record ContainerLaunch(string Key, V1Container Container, IReadOnlyDictionary<string, string> Environment, IReadOnlyDictionary<int, int> HostPorts, string WorkDir, string LogPath, long CpuMillis, long MemoryMiB);
+
+/// <summary>A started container.</summary>
+/// <param name="Pid">The process (process runtime), 0 otherwise.</param>
+/// <param name="StartTicks">The process's start time, to tell a reused PID apart.</param>
+/// <param name="ContainerId">The container id (docker), or null.</param>
+internal sealed record ContainerHandle(int Pid, long StartTicks, string? ContainerId);
+
+/// <summary>What a running container is doing now.</summary>
+/// <param name="Running">Still running.</param>
+/// <param name="ExitCode">Its exit code once it ended, null if unknown.</param>
+internal sealed record ContainerProbe(bool Running, int? ExitCode);
+
+/// <summary>Runs containers: the interface every runtime implements.</summary>
+internal interface IPodRuntime
+{
+    /// <summary>The runtime's name, as the configuration names it.</summary>
+    string Name { get; }
+
+    /// <summary>Refuses containers this runtime cannot run, with the reason.</summary>
+    string? Validate(V1Container container);
+
+    /// <summary>Starts a container.</summary>
+    Task<ContainerHandle> StartAsync(ContainerLaunch launch, CancellationToken cancellationToken);
+
+    /// <summary>Whether a container still runs, and its exit code if not; works for containers started before an agent restart.</summary>
+    ContainerProbe Probe(ContainerHandle handle, string workDir);
+
+    /// <summary>Stops a container and everything it started: SIGTERM, then SIGKILL after the grace period.</summary>
+    Task StopAsync(ContainerHandle handle, TimeSpan grace, CancellationToken cancellationToken);
+}

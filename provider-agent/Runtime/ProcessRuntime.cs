@@ -1,0 +1,176 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using k8s.Models;
+
+namespace DePin.ProviderAgent.Runtime;
+
+/// <summary>
+/// Runs each container's command and args as a host process in a session and process group of its
+/// own (through <c>setsid</c>), under a small shell that appends stdout and stderr to the container's log
+/// file and writes the exit code to a file. Nothing ties the process to the agent: it keeps running when
+/// the agent restarts, and its exit code is known afterwards. A stop signals the whole process group.
+/// This runtime isolates nothing beyond the agent's own user; use the docker runtime for untrusted
+/// tenants.
+/// </summary>
+internal sealed class ProcessRuntime : IPodRuntime
+{
+    // "$@" is the command and its args, passed as positional parameters, so nothing is parsed by the shell.
+    private const string Supervisor = """
+        exec >>"$DEPIN_LOG_FILE" 2>&1 </dev/null
+        "$@"
+        code=$?
+        echo "$code" > "$DEPIN_EXIT_FILE.tmp" && mv -f "$DEPIN_EXIT_FILE.tmp" "$DEPIN_EXIT_FILE"
+        exit "$code"
+        """;
+
+    private readonly ConcurrentDictionary<int, Process> _children = new();
+    private readonly string _setsid;
+
+    public ProcessRuntime()
+    {
+        _setsid = (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Append("/usr/bin").Append("/bin")
+            .Select(dir => Path.Combine(dir, "setsid"))
+            .FirstOrDefault(File.Exists)
+            ?? throw new InvalidOperationException("the process runtime needs setsid (util-linux) on the PATH");
+    }
+
+    public string Name => "process";
+
+    public string? Validate(V1Container container)
+    {
+        ArgumentNullException.ThrowIfNull(container);
+        return container.Command is null or { Count: 0 }
+            ? $"container {container.Name}: the process runtime runs command and args, and this container has no command"
+            : null;
+    }
+
+    public Task<ContainerHandle> StartAsync(ContainerLaunch launch, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(launch);
+        Directory.CreateDirectory(launch.WorkDir);
+        Directory.CreateDirectory(Path.GetDirectoryName(launch.LogPath)!);
+        var exitFile = ExitFile(launch.WorkDir);
+        File.Delete(exitFile);
+
+        var start = new ProcessStartInfo(_setsid) { UseShellExecute = false, WorkingDirectory = WorkingDirectory(launch) };
+        foreach (var argument in (string[])["sh", "-c", Supervisor, "sh", .. Expand(launch.Container.Command, launch.Environment), .. Expand(launch.Container.Args, launch.Environment)])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        // A clean environment: the agent's own settings (and secrets) are not the tenant's business.
+        start.Environment.Clear();
+        start.Environment["PATH"] = Environment.GetEnvironmentVariable("PATH") ?? "/usr/local/bin:/usr/bin:/bin";
+        start.Environment["HOME"] = launch.WorkDir;
+        start.Environment["LANG"] = "C.UTF-8";
+        foreach (var (name, value) in launch.Environment)
+        {
+            start.Environment[name] = value;
+        }
+
+        start.Environment["DEPIN_LOG_FILE"] = launch.LogPath;
+        start.Environment["DEPIN_EXIT_FILE"] = exitFile;
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException("setsid did not start");
+        _children[process.Id] = process;
+        var ticks = ProcFs.Stat(process.Id)?.StartTicks ?? 0;
+        return Task.FromResult(new ContainerHandle(process.Id, ticks, null));
+    }
+
+    public ContainerProbe Probe(ContainerHandle handle, string workDir)
+    {
+        ArgumentNullException.ThrowIfNull(handle);
+        bool running;
+        if (_children.TryGetValue(handle.Pid, out var child))
+        {
+            running = !child.HasExited;
+            if (!running)
+            {
+                _children.TryRemove(handle.Pid, out _);
+                child.Dispose();
+            }
+        }
+        else
+        {
+            running = ProcFs.IsAlive(handle.Pid, handle.StartTicks);
+        }
+
+        if (running)
+        {
+            return new ContainerProbe(true, null);
+        }
+
+        var exitFile = ExitFile(workDir);
+        return new ContainerProbe(false, File.Exists(exitFile) && int.TryParse(File.ReadAllText(exitFile).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var code) ? code : null);
+    }
+
+    public async Task StopAsync(ContainerHandle handle, TimeSpan grace, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(handle);
+        var group = handle.Pid;
+        if (!ProcFs.IsAlive(group, handle.StartTicks) && ProcFs.GroupMembers(group).Count == 0)
+        {
+            return;
+        }
+
+        ProcFs.SignalGroup(group, ProcFs.SigTerm);
+        var deadline = Stopwatch.StartNew();
+        while (ProcFs.GroupMembers(group).Count > 0 && deadline.Elapsed < grace)
+        {
+            await Task.Delay(20, cancellationToken).ConfigureAwait(false);
+        }
+
+        while (ProcFs.GroupMembers(group).Count > 0)
+        {
+            ProcFs.SignalGroup(group, ProcFs.SigKill);
+            await Task.Delay(20, cancellationToken).ConfigureAwait(false);
+            if (deadline.Elapsed > grace + TimeSpan.FromSeconds(10))
+            {
+                throw new InvalidOperationException($"process group {group} survives SIGKILL");
+            }
+        }
+
+        if (_children.TryRemove(group, out var child))
+        {
+            await child.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+            child.Dispose();
+        }
+    }
+
+    /// <summary>Expands <c>$(NAME)</c> from the environment as Kubernetes does; <c>$$(NAME)</c> stays literal.</summary>
+    internal static IEnumerable<string> Expand(IEnumerable<string>? values, IReadOnlyDictionary<string, string> environment)
+    {
+        foreach (var value in values ?? [])
+        {
+            var result = new System.Text.StringBuilder();
+            for (var i = 0; i < value.Length; i++)
+            {
+                if (value[i] == '$' && i + 1 < value.Length && value[i + 1] == '$')
+                {
+                    result.Append('$');
+                    i++;
+                    continue;
+                }
+
+                if (value[i] == '$' && i + 1 < value.Length && value[i + 1] == '(' && value.IndexOf(')', i + 2) is var close and > 0
+                    && environment.TryGetValue(value[(i + 2)..close], out var replacement))
+                {
+                    result.Append(replacement);
+                    i = close;
+                    continue;
+                }
+
+                result.Append(value[i]);
+            }
+
+            yield return result.ToString();
+        }
+    }
+
+    private static string ExitFile(string workDir) => Path.Combine(workDir, ".exit-code");
+
+    private static string WorkingDirectory(ContainerLaunch launch) =>
+        launch.Container.WorkingDir is { Length: > 0 } dir && Path.IsPathRooted(dir) && Directory.Exists(dir) ? dir : launch.WorkDir;
+}

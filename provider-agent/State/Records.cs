@@ -1,0 +1,95 @@
+using DePin.ProviderAgent.Capacity;
+
+namespace DePin.ProviderAgent.State;
+
+/// <summary>A lease this agent serves.</summary>
+internal sealed record LeaseRecord
+{
+    public required string Id { get; init; }
+
+    /// <summary>The tenant's address (evm mode); requests on the lease must be signed by it.</summary>
+    public string? Tenant { get; init; }
+
+    public required long Replicas { get; init; }
+
+    public required ResourceRequest PerReplica { get; init; }
+
+    public string? OrderId { get; init; }
+
+    public DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>Total resources of the lease: what its pods may use together.</summary>
+    public ResourceRequest Total => PerReplica.Times(Replicas);
+}
+
+/// <summary>The state of one container, in the shape of a Kubernetes container status.</summary>
+internal enum ContainerPhase
+{
+    Waiting,
+    Running,
+    Terminated,
+}
+
+/// <summary>A container of a pod, with its runtime handle.</summary>
+internal sealed record ContainerRecord
+{
+    public required string Name { get; init; }
+
+    public ContainerPhase Phase { get; set; } = ContainerPhase.Waiting;
+
+    public string Reason { get; set; } = "ContainerCreating";
+
+    public string? Message { get; set; }
+
+    /// <summary>The supervisor process (process runtime) or container id (docker).</summary>
+    public int Pid { get; set; }
+
+    /// <summary>Start time of the process in clock ticks since boot (/proc/PID/stat field 22), to tell a reused PID apart.</summary>
+    public long StartTicks { get; set; }
+
+    public string? ContainerId { get; set; }
+
+    public int RestartCount { get; set; }
+
+    public int? ExitCode { get; set; }
+
+    public int? LastExitCode { get; set; }
+
+    public DateTimeOffset? StartedAt { get; set; }
+
+    public DateTimeOffset? FinishedAt { get; set; }
+
+    /// <summary>When a crashed container may start again (restart back-off).</summary>
+    public DateTimeOffset? RestartAt { get; set; }
+
+    /// <summary>Container port to host port.</summary>
+    public Dictionary<int, int> HostPorts { get; init; } = [];
+}
+
+/// <summary>A pod of a lease: the spec as the tenant sent it, and the state of its containers.</summary>
+internal sealed record PodRecord
+{
+    public required string LeaseId { get; init; }
+
+    public required string Name { get; init; }
+
+    public required string Uid { get; init; }
+
+    /// <summary>The pod as JSON (a Kubernetes v1 Pod without status).</summary>
+    public required string PodJson { get; set; }
+
+    public required ResourceRequest Resources { get; set; }
+
+    public List<ContainerRecord> Containers { get; set; } = [];
+
+    public DateTimeOffset CreatedAt { get; init; }
+
+    public bool Deleting { get; set; }
+
+    public string Key => Keys.Pod(LeaseId, Name);
+}
+
+internal static class Keys
+{
+    public static string Pod(string leaseId, string name) => leaseId + "/" + name;
+}
