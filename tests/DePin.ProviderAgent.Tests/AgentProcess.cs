@@ -1,0 +1,251 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json.Nodes;
+using DePin.Testing;
+
+namespace DePin.ProviderAgent.Tests;
+
+/// <summary>The provider-agent executable as a real process on a loopback port, in static mode unless told otherwise.</summary>
+public sealed class AgentProcess : IAsyncDisposable
+{
+    public const string Token = "test-token-0123456789abcdef";
+
+    private readonly Process _process;
+    private readonly StringBuilder _output;
+
+    private AgentProcess(Process process, StringBuilder output, string dataDir, int port, string keyHex)
+    {
+        _process = process;
+        _output = output;
+        DataDir = dataDir;
+        Port = port;
+        KeyHex = keyHex;
+        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}/") };
+        Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+    }
+
+    public static string Configuration { get; } = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
+
+    public static string AgentDll { get; } = RepositoryPaths.Of("provider-agent", "bin", Configuration, "net10.0", "provider-agent.dll");
+
+    public static string WorkloadDll { get; } = RepositoryPaths.Of("tests", "DePin.TestWorkload", "bin", Configuration, "net10.0", "DePin.TestWorkload.dll");
+
+    public string DataDir { get; }
+
+    public int Port { get; }
+
+    public string KeyHex { get; }
+
+    public HttpClient Http { get; }
+
+    public int ProcessId => _process.Id;
+
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    public static async Task<AgentProcess> StartAsync(string dataDir, int? port = null, string? keyHex = null, params string[] extra)
+    {
+        Directory.CreateDirectory(dataDir);
+        keyHex ??= Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        var keyFile = Path.Combine(dataDir, "..", Path.GetFileName(dataDir) + ".key");
+        await File.WriteAllTextAsync(keyFile, keyHex);
+        var tokenFile = Path.Combine(dataDir, "..", Path.GetFileName(dataDir) + ".token");
+        await File.WriteAllTextAsync(tokenFile, Token);
+        var chosen = port ?? FreePort();
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        string[] arguments =
+        [
+            AgentDll, "--listen", $"127.0.0.1:{chosen.ToString(CultureInfo.InvariantCulture)}", "--data-dir", dataDir, "--key-file", keyFile,
+            "--runtime-restart-backoff", "100ms", "--runtime-status-interval", "50ms", "--runtime-termination-grace", "2s",
+            .. extra.Contains("--mode") ? [] : new[] { "--mode", "static", "--static-token-file", tokenFile },
+            .. extra,
+        ];
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        var process = Process.Start(start)!;
+        var output = new StringBuilder();
+        process.OutputDataReceived += (_, e) => Append(output, e.Data);
+        process.ErrorDataReceived += (_, e) => Append(output, e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var agent = new AgentProcess(process, output, dataDir, chosen, keyHex);
+        try
+        {
+            await Eventually.UntilAsync(async () =>
+            {
+                if (process.HasExited)
+                {
+                    throw new InvalidOperationException($"the agent exited with {process.ExitCode}: {agent.Output}");
+                }
+
+                try
+                {
+                    using var response = await agent.Http.GetAsync("healthz");
+                    return response.IsSuccessStatusCode;
+                }
+                catch (HttpRequestException)
+                {
+                    return false;
+                }
+            }, TimeSpan.FromSeconds(30));
+        }
+        catch
+        {
+            await agent.DisposeAsync();
+            throw;
+        }
+
+        return agent;
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>A pod running the test workload on its container port 8080, its host port in $(PORT).</summary>
+    public static JsonObject WorkloadPod(string name, int lines = 0, string? restartPolicy = null, string cpu = "100m", string memory = "64Mi", string? env = null)
+    {
+        var pod = new JsonObject
+        {
+            ["apiVersion"] = "v1",
+            ["kind"] = "Pod",
+            ["metadata"] = new JsonObject { ["name"] = name, ["labels"] = new JsonObject { ["app"] = "test" } },
+            ["spec"] = new JsonObject
+            {
+                ["containers"] = new JsonArray(new JsonObject
+                {
+                    ["name"] = "web",
+                    ["image"] = "depin/test-workload",
+                    ["command"] = new JsonArray("dotnet", WorkloadDll, "$(PORT)", lines.ToString(CultureInfo.InvariantCulture)),
+                    ["ports"] = new JsonArray(new JsonObject { ["containerPort"] = 8080, ["name"] = "http" }),
+                    ["env"] = new JsonArray(new JsonObject { ["name"] = "GREETING", ["value"] = env ?? "hello" }),
+                    ["resources"] = new JsonObject { ["requests"] = new JsonObject { ["cpu"] = cpu, ["memory"] = memory } },
+                }),
+            },
+        };
+        if (restartPolicy is not null)
+        {
+            pod["spec"]!["restartPolicy"] = restartPolicy;
+        }
+
+        return pod;
+    }
+
+    public async Task<JsonObject> SendAsync(HttpMethod method, string path, JsonNode? body = null, System.Net.HttpStatusCode? expect = null)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (body is not null)
+        {
+            request.Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
+        }
+
+        using var response = await Http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        if (expect is { } status ? response.StatusCode != status : !response.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"{method} {path}: {(int)response.StatusCode} {text}");
+        }
+
+        return text.Length == 0 ? [] : JsonNode.Parse(text)!.AsObject();
+    }
+
+    public Task CreateLeaseAsync(string id, int replicas = 2, int cpuMillis = 1000, int memoryMiB = 512) =>
+        SendAsync(HttpMethod.Post, "v1/leases", new JsonObject
+        {
+            ["id"] = id,
+            ["replicas"] = replicas,
+            ["resources"] = new JsonObject { ["cpuMillis"] = cpuMillis, ["memoryMiB"] = memoryMiB },
+        }, System.Net.HttpStatusCode.Created);
+
+    public async Task<JsonObject> WaitRunningAsync(string lease, string pod)
+    {
+        JsonObject? last = null;
+        await Eventually.UntilAsync(async () =>
+        {
+            last = await SendAsync(HttpMethod.Get, $"v1/leases/{lease}/pods/{pod}");
+            if (last["status"]?["phase"]?.GetValue<string>() != "Running" || last["status"]!["containerStatuses"]![0]!["state"]!["running"] is null)
+            {
+                return false;
+            }
+
+            // Running as a process is not yet serving: wait for the port to answer.
+            try
+            {
+                using var probe = new HttpClient();
+                return (await probe.GetStringAsync($"http://127.0.0.1:{HostPort(last)}/")) == "ok";
+            }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(30));
+        return last!;
+    }
+
+    public static int HostPort(JsonObject pod) => pod["spec"]!["containers"]![0]!["ports"]![0]!["hostPort"]!.GetValue<int>();
+
+    public static int Pid(JsonObject pod) => int.Parse(pod["status"]!["containerStatuses"]![0]!["containerID"]!.GetValue<string>().Split("://")[1], CultureInfo.InvariantCulture);
+
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+        }
+
+        await _process.WaitForExitAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            using (var term = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]))
+            {
+                await term.WaitForExitAsync();
+            }
+
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+            try
+            {
+                await _process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                _process.Kill();
+            }
+        }
+
+        _process.Dispose();
+        Http.Dispose();
+    }
+
+    private static void Append(StringBuilder output, string? line)
+    {
+        if (line is not null)
+        {
+            lock (output)
+            {
+                output.AppendLine(line);
+            }
+        }
+    }
+}
