@@ -18,6 +18,9 @@ public static class TenantRequest
     /// <summary>Header carrying the 65-byte EIP-191 signature as hex.</summary>
     public const string SignatureHeader = "X-DePin-Signature";
 
+    /// <summary>Header naming the signer's address; the signature must recover to it.</summary>
+    public const string SignerHeader = "X-DePin-Signer";
+
     /// <summary>How far a request's timestamp may be from the agent's clock.</summary>
     public static readonly TimeSpan MaxClockSkew = TimeSpan.FromSeconds(60);
 

@@ -98,9 +98,10 @@ internal sealed class RequestGuard
 
         var timestampText = request.Headers[TenantRequest.TimestampHeader].ToString();
         var signatureText = request.Headers[TenantRequest.SignatureHeader].ToString();
-        if (timestampText.Length == 0 || signatureText.Length == 0)
+        var signerText = request.Headers[TenantRequest.SignerHeader].ToString();
+        if (timestampText.Length == 0 || signatureText.Length == 0 || signerText.Length == 0)
         {
-            throw new AgentRequestException(401, $"unsigned request: send {TenantRequest.TimestampHeader} and {TenantRequest.SignatureHeader}");
+            throw new AgentRequestException(401, $"unsigned request: send {TenantRequest.TimestampHeader}, {TenantRequest.SignerHeader} and {TenantRequest.SignatureHeader}");
         }
 
         if (!long.TryParse(timestampText, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var timestamp))
@@ -118,8 +119,13 @@ internal sealed class RequestGuard
         Address signer;
         try
         {
+            var claimed = Address.Parse(signerText);
             var message = TenantRequest.Message(request.Method, request.Path + request.QueryString, body, timestamp, leaseId);
             signer = PersonalMessage.RecoverSigner(message, Hex.Decode(signatureText));
+            if (signer != claimed)
+            {
+                throw new CryptographicException($"it was not made by {claimed} over this request");
+            }
         }
         catch (Exception e) when (e is CryptographicException or FormatException)
         {
