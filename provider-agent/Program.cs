@@ -56,6 +56,11 @@ services.AddHostedService(provider => provider.GetRequiredService<PodManager>())
 services.AddSingleton<RequestGuard>();
 services.AddSingleton<PricingStrategy>();
 services.AddSingleton<AgentMetrics>();
+if (options.Mode == AgentMode.Evm)
+{
+    services.AddHostedService<DePin.ProviderAgent.Market.MarketParticipant>();
+}
+
 services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(AgentMetrics.MeterName, "DePin.Ethereum.*").AddPrometheusExporter());
 
 var app = builder.Build();

@@ -1,0 +1,154 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using DePin.Ethereum;
+using DePin.Ethereum.Contracts;
+using DePin.Ethereum.Rpc;
+using DePin.Ethereum.Transactions;
+using DePin.Marketplace;
+using DePin.Testing;
+
+namespace DePin.ProviderAgent.Tests;
+
+/// <summary>Three agents on anvil bid on one order; the cheapest wins and serves the tenant's pods.</summary>
+public sealed class MarketTests
+{
+    private const long Unit = 1_000_000;
+
+    [AnvilFact]
+    public async Task ThreeAgentsBid_TheCheapestWins_LosersReleaseCapacity_TheWinnerIsPaid()
+    {
+        await using var node = await AnvilNode.StartAsync();
+        using var http = new HttpClient();
+        var client = new EthereumClient(new JsonRpcClient(http, node.Endpoint));
+        var chainId = await client.ChainIdAsync();
+        var nonces = new NonceManager(client);
+        var fees = new FeeEstimator(client);
+        TransactionSender Sender(PrivateKey key) => new(client, key, chainId, nonces, fees, new TransactionOptions { PollInterval = TimeSpan.FromMilliseconds(20) });
+        var owner = Sender(PrivateKey.FromHex(node.PrivateKeys[0]));
+        var tenantKey = PrivateKey.FromHex(node.PrivateKeys[1]);
+        var tenant = Sender(tenantKey);
+        var token = await Erc20Contract.DeployTestStablecoinAsync(owner);
+        var market = await DePinMarketContract.DeployAsync(owner);
+        await token.MintAsync(tenant.From, 1_000 * Unit);
+
+        var directories = Enumerable.Range(0, 3).Select(_ => new AgentDirectory()).ToList();
+        var agents = new List<AgentProcess>();
+        try
+        {
+            var rates = new[] { "0.30", "0.10", "0.20" };
+            for (var i = 0; i < 3; i++)
+            {
+                var key = PrivateKey.FromHex(node.PrivateKeys[2 + i]);
+                var port = AgentProcess.FreePort();
+                agents.Add(await AgentProcess.StartAsync(directories[i].Data, port, node.PrivateKeys[2 + i][2..],
+                    "--mode", "evm", "--evm-rpc-url", node.Endpoint.ToString(), "--evm-market-address", market.Address.ToString(),
+                    "--evm-endpoint", $"http://127.0.0.1:{port}", "--evm-region", $"region-{i}", "--evm-poll-interval", "200ms", "--evm-withdraw-interval", "1s",
+                    "--capacity-cpu", "4", "--capacity-memory", "8192", "--capacity-disk", "10240",
+                    "--pricing-cpu-core-hour", rates[i], "--pricing-memory-gib-hour", "0", "--pricing-storage-gib-hour", "0", "--pricing-minimum", "0.01"));
+                await Eventually.UntilAsync(async () => (await market.GetProviderAsync(key.Address)).Registered, TimeSpan.FromSeconds(30));
+            }
+
+            // The tenant posts an order for one replica of one core.
+            await token.As(tenant).ApproveAsync(market.Address, 100 * Unit);
+            var deadline = (ulong)(await client.GetBlockAsync(null))!.Timestamp + 600;
+            var orderId = await market.As(tenant).CreateOrderAsync(new OrderRequest(token.Address, Keccak.Hash("web"), 1, 1 * Unit, deadline, 100 * Unit, new OrderResources(1000, 512, 1024, 0, "")));
+            await Eventually.UntilAsync(async () => (await market.OrderBidsAsync(orderId)).Count == 3, TimeSpan.FromSeconds(30));
+            var bids = new List<MarketBid>();
+            foreach (var id in await market.OrderBidsAsync(orderId))
+            {
+                bids.Add(await market.GetBidAsync(id));
+            }
+
+            Assert.Equal([100_000, 200_000, 300_000], bids.Select(b => (long)b.PricePerHour).Order());
+            foreach (var agent in agents)
+            {
+                Assert.Equal(1, (await Node(agent))["heldForBids"]!.GetValue<int>());
+            }
+
+            var cheapest = bids.MinBy(b => b.PricePerHour)!;
+            var winner = agents[Enumerable.Range(0, 3).First(i => PrivateKey.FromHex(node.PrivateKeys[2 + i]).Address == cheapest.Provider)];
+            var leaseId = Assert.Single(await market.As(tenant).AcceptAsync(orderId, [cheapest.Id]));
+
+            // The losers release the capacity their bids held; the winner serves the lease.
+            foreach (var agent in agents)
+            {
+                await Eventually.UntilAsync(async () =>
+                {
+                    var info = await Node(agent);
+                    var leases = info["leases"]!.GetValue<int>();
+                    var cpu = info["used"]!["cpuMillis"]!.GetValue<long>();
+                    return info["heldForBids"]!.GetValue<int>() == 0 && (agent == winner ? leases == 1 && cpu == 1000 : leases == 0 && cpu == 0);
+                }, TimeSpan.FromSeconds(30));
+            }
+
+            // The tenant runs a pod on the winner with signed requests.
+            var lease = leaseId.ToString(CultureInfo.InvariantCulture);
+            var pod = AgentProcess.WorkloadPod("web-0", cpu: "500m");
+            using (var created = await Signed(winner, HttpMethod.Post, $"/v1/leases/{lease}/pods", pod, tenantKey, lease))
+            {
+                Assert.Equal(System.Net.HttpStatusCode.Created, created.StatusCode);
+            }
+
+            await Eventually.UntilAsync(async () =>
+            {
+                using var response = await Signed(winner, HttpMethod.Get, $"/v1/leases/{lease}/pods/web-0", null, tenantKey, lease);
+                return JsonNode.Parse(await response.Content.ReadAsStringAsync())!["status"]?["phase"]?.GetValue<string>() == "Running";
+            }, TimeSpan.FromSeconds(30));
+            using (var stranger = await Signed(winner, HttpMethod.Get, $"/v1/leases/{lease}/pods", null, PrivateKey.FromHex(node.PrivateKeys[6]), lease))
+            {
+                Assert.Equal(System.Net.HttpStatusCode.Forbidden, stranger.StatusCode);
+            }
+
+            // An hour later the winner has withdrawn its earnings on its own schedule.
+            await client.Rpc.RequestAsync("evm_increaseTime", ["0xe10"]);
+            await client.Rpc.RequestAsync("evm_mine", []);
+            await Eventually.UntilAsync(async () => await token.BalanceOfAsync(cheapest.Provider) >= 100_000, TimeSpan.FromSeconds(30));
+            Assert.Equal(0, await token.BalanceOfAsync(bids.First(b => b.Id != cheapest.Id).Provider));
+
+            // The tenant closes the lease: the winner stops the pod and frees the capacity.
+            await market.As(tenant).CloseAsync(leaseId);
+            await Eventually.UntilAsync(async () => (await Node(winner))["pods"]!.GetValue<int>() == 0 && (await Node(winner))["leases"]!.GetValue<int>() == 0, TimeSpan.FromSeconds(30));
+        }
+        finally
+        {
+            foreach (var agent in agents)
+            {
+                await agent.DisposeAsync();
+            }
+
+            directories.ForEach(d => d.Dispose());
+        }
+    }
+
+    private static async Task<JsonNode> Node(AgentProcess agent) => JsonNode.Parse(await agent.Http.GetStringAsync("v1/node"))!;
+
+    private static async Task<HttpResponseMessage> Signed(AgentProcess agent, HttpMethod method, string path, JsonNode? body, PrivateKey key, string lease)
+    {
+        var bytes = body is null ? [] : Encoding.UTF8.GetBytes(body.ToJsonString());
+        var timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        using var request = new HttpRequestMessage(method, path);
+        request.Headers.Add(TenantRequest.TimestampHeader, timestamp.ToString(CultureInfo.InvariantCulture));
+        request.Headers.Add(TenantRequest.SignerHeader, key.Address.ToString());
+        request.Headers.Add(TenantRequest.SignatureHeader, TenantRequest.Sign(method.Method, path, bytes, timestamp, lease, key));
+        if (body is not null)
+        {
+            request.Content = new ByteArrayContent(bytes);
+        }
+
+        using var anonymous = new HttpClient { BaseAddress = agent.Http.BaseAddress };
+        return await anonymous.SendAsync(request);
+    }
+}
+
+/// <summary>Skips a test, saying why, when anvil is not installed.</summary>
+public sealed class AnvilFactAttribute : FactAttribute
+{
+    public AnvilFactAttribute()
+    {
+        if (AnvilNode.MissingReason is { } reason)
+        {
+            Skip = reason;
+        }
+    }
+}
