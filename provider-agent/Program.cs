@@ -50,7 +50,15 @@ services.AddSingleton(TimeProvider.System);
 services.AddSingleton(new StateStore(options.DataDir));
 services.AddSingleton(HostCapacity.Detect(options));
 services.AddSingleton<CapacityLedger>();
-services.AddSingleton<IPodRuntime, ProcessRuntime>();
+if (options.Runtime == RuntimeKind.Docker)
+{
+    services.AddSingleton<IPodRuntime>(new DockerRuntime(options.DockerSocket));
+}
+else
+{
+    services.AddSingleton<IPodRuntime, ProcessRuntime>();
+}
+
 services.AddSingleton<PodManager>();
 services.AddHostedService(provider => provider.GetRequiredService<PodManager>());
 services.AddSingleton<RequestGuard>();

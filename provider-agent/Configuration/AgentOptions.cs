@@ -17,6 +17,9 @@ internal enum RuntimeKind
 {
     /// <summary>Each container's command as a host process in its own process group.</summary>
     Process,
+
+    /// <summary>Containers through the Docker Engine API on a unix socket.</summary>
+    Docker,
 }
 
 /// <summary>The agent's settings, from the YAML file, the environment and flags (in rising precedence).</summary>
@@ -91,6 +94,8 @@ internal sealed class AgentOptions
     public IReadOnlyList<string> DenyTenants { get; set; } = [];
 
     public RuntimeKind Runtime { get; set; } = RuntimeKind.Process;
+
+    public string DockerSocket { get; set; } = "/var/run/docker.sock";
 
     public TimeSpan RestartBackoff { get; set; } = TimeSpan.FromSeconds(1);
 

@@ -227,6 +227,11 @@ internal static class ConfigurationLoader
             throw new ConfigurationException("--static-token-file is required in static mode");
         }
 
+        if (options.Runtime == RuntimeKind.Docker && !File.Exists(options.DockerSocket))
+        {
+            throw new ConfigurationException($"the docker runtime is configured, but there is no Docker Engine socket at {options.DockerSocket} (--runtime-docker-socket)");
+        }
+
         foreach (var tenant in options.AllowTenants.Concat(options.DenyTenants))
         {
             Parse(() => Ethereum.Address.Parse(tenant), "--pricing-allow-tenants / --pricing-deny-tenants");

@@ -94,7 +94,8 @@ internal sealed partial class MarketParticipant : BackgroundService
             }
         }
 
-        var lastHousekeeping = _time.GetTimestamp();
+        // Settle at once on start: leases closed while the agent was down lose their pods now.
+        var lastHousekeeping = 0L;
         while (!stoppingToken.IsCancellationRequested)
         {
             try

@@ -258,7 +258,7 @@ internal sealed partial class PodManager : BackgroundService
                         }
                     }
 
-                    if (container.Pid == 0)
+                    if (container.Pid == 0 && container.ContainerId is null)
                     {
                         container.RestartAt = null;
                         await StartContainerAsync(record, container, cancellationToken).ConfigureAwait(false);
@@ -369,7 +369,7 @@ internal sealed partial class PodManager : BackgroundService
             Ready = c.Phase == ContainerPhase.Running,
             Started = c.Phase == ContainerPhase.Running,
             RestartCount = c.RestartCount,
-            ContainerID = c.Pid > 0 ? $"{_runtime.Name}://{c.Pid.ToString(CultureInfo.InvariantCulture)}" : c.ContainerId,
+            ContainerID = c.Pid > 0 ? $"{_runtime.Name}://{c.Pid.ToString(CultureInfo.InvariantCulture)}" : c.ContainerId is { } id ? $"{_runtime.Name}://{id}" : null,
             State = c.Phase switch
             {
                 ContainerPhase.Running => new V1ContainerState { Running = new V1ContainerStateRunning { StartedAt = c.StartedAt?.UtcDateTime } },
@@ -440,9 +440,9 @@ internal sealed partial class PodManager : BackgroundService
                 foreach (var container in pod.Containers)
                 {
                     ContainerLogs.Rotate(LogPath(pod, container.Name), _options.LogMaxBytes, _options.LogFiles);
-                    if (container.Phase == ContainerPhase.Running && container.Pid > 0)
+                    if (container.Phase == ContainerPhase.Running && (container.Pid > 0 || container.ContainerId is not null))
                     {
-                        var probe = _runtime.Probe(Handle(container), WorkDir(pod, container.Name));
+                        var probe = await _runtime.ProbeAsync(Handle(container), WorkDir(pod, container.Name), LogPath(pod, container.Name), cancellationToken).ConfigureAwait(false);
                         if (!probe.Running)
                         {
                             Exited(pod, container, probe.ExitCode, policy);
@@ -516,6 +516,7 @@ internal sealed partial class PodManager : BackgroundService
         var now = _time.GetUtcNow();
         container.FinishedAt = now;
         container.Pid = 0;
+        container.ContainerId = null;
         var restart = policy == "Always" || (policy == "OnFailure" && exitCode != 0);
         LogContainerExited(_logger, container.Name, pod.Name, pod.LeaseId, exitCode ?? -1, restart);
         if (restart)
@@ -646,9 +647,9 @@ internal sealed partial class PodManager : BackgroundService
         {
             _pods[pod.Key] = pod;
             var policy = KubernetesJson.Deserialize<V1Pod>(pod.PodJson).Spec.RestartPolicy ?? "Always";
-            foreach (var container in pod.Containers.Where(c => c.Phase == ContainerPhase.Running && c.Pid > 0))
+            foreach (var container in pod.Containers.Where(c => c.Phase == ContainerPhase.Running && (c.Pid > 0 || c.ContainerId is not null)))
             {
-                var probe = _runtime.Probe(Handle(container), WorkDir(pod, container.Name));
+                var probe = _runtime.ProbeAsync(Handle(container), WorkDir(pod, container.Name), LogPath(pod, container.Name), CancellationToken.None).GetAwaiter().GetResult();
                 if (probe.Running)
                 {
                     LogReattached(_logger, container.Name, pod.Name, pod.LeaseId, container.Pid);

@@ -37,7 +37,7 @@ internal interface IPodRuntime
     Task<ContainerHandle> StartAsync(ContainerLaunch launch, CancellationToken cancellationToken);
 
     /// <summary>Whether a container still runs, and its exit code if not; works for containers started before an agent restart.</summary>
-    ContainerProbe Probe(ContainerHandle handle, string workDir);
+    Task<ContainerProbe> ProbeAsync(ContainerHandle handle, string workDir, string logPath, CancellationToken cancellationToken);
 
     /// <summary>Stops a container and everything it started: SIGTERM, then SIGKILL after the grace period.</summary>
     Task StopAsync(ContainerHandle handle, TimeSpan grace, CancellationToken cancellationToken);

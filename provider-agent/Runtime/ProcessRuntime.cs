@@ -79,7 +79,10 @@ internal sealed class ProcessRuntime : IPodRuntime
         return Task.FromResult(new ContainerHandle(process.Id, ticks, null));
     }
 
-    public ContainerProbe Probe(ContainerHandle handle, string workDir)
+    public Task<ContainerProbe> ProbeAsync(ContainerHandle handle, string workDir, string logPath, CancellationToken cancellationToken) =>
+        Task.FromResult(Probe(handle, workDir));
+
+    private ContainerProbe Probe(ContainerHandle handle, string workDir)
     {
         ArgumentNullException.ThrowIfNull(handle);
         bool running;
