@@ -84,7 +84,7 @@ internal static partial class AgentApi
         for (long sequence = 1; !abort.IsCancellationRequested; sequence++)
         {
             var beat = Marketplace.Heartbeat.Create(key, time.GetUtcNow().ToUnixTimeMilliseconds(), nonce, sequence, pods.Leases().Count, pods.PodCount);
-            await context.Response.WriteAsync(JsonSerializer.Serialize(beat) + "\n", abort).ConfigureAwait(false);
+            await context.Response.WriteAsync(JsonSerializer.Serialize(beat, JsonSerializerOptions.Web) + "\n", abort).ConfigureAwait(false);
             await context.Response.Body.FlushAsync(abort).ConfigureAwait(false);
             await Task.Delay(options.HeartbeatInterval, time, abort).ConfigureAwait(false);
         }

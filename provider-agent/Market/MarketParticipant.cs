@@ -95,7 +95,8 @@ internal sealed partial class MarketParticipant : BackgroundService
         }
 
         // Settle at once on start: leases closed while the agent was down lose their pods now.
-        var lastHousekeeping = 0L;
+        var lastHousekeeping = _time.GetTimestamp();
+        var settled = false;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -109,8 +110,9 @@ internal sealed partial class MarketParticipant : BackgroundService
 
                 _store.WriteDocument(CursorDocument, new MarketCursor(batch.NextBlock));
                 await ExpireBidsAsync(market, chainTime, stoppingToken).ConfigureAwait(false);
-                if (_time.GetElapsedTime(lastHousekeeping) >= _options.WithdrawInterval)
+                if (!settled || _time.GetElapsedTime(lastHousekeeping) >= _options.WithdrawInterval)
                 {
+                    settled = true;
                     lastHousekeeping = _time.GetTimestamp();
                     await SettleLeasesAsync(market, stoppingToken).ConfigureAwait(false);
                 }

@@ -17,14 +17,20 @@ public sealed class AgentProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly StringBuilder _output;
 
-    private AgentProcess(Process process, StringBuilder output, string dataDir, int port, string keyHex)
+    private AgentProcess(Process process, StringBuilder output, string dataDir, int port, string keyHex, string? tlsThumbprint)
     {
         _process = process;
         _output = output;
         DataDir = dataDir;
         Port = port;
         KeyHex = keyHex;
-        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}/") };
+        var handler = new HttpClientHandler();
+        if (tlsThumbprint is not null)
+        {
+            handler.ServerCertificateCustomValidationCallback = (_, certificate, _, _) => certificate?.Thumbprint == tlsThumbprint;
+        }
+
+        Http = new HttpClient(handler) { BaseAddress = new Uri($"{(tlsThumbprint is null ? "http" : "https")}://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}/") };
         Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
     }
 
@@ -55,7 +61,11 @@ public sealed class AgentProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<AgentProcess> StartAsync(string dataDir, int? port = null, string? keyHex = null, params string[] extra)
+    public static Task<AgentProcess> StartAsync(string dataDir, int? port = null, string? keyHex = null, params string[] extra) =>
+        StartAsync(dataDir, port, keyHex, null, extra);
+
+    /// <summary>Starts the agent; with a certificate thumbprint the client speaks HTTPS and trusts only that certificate.</summary>
+    public static async Task<AgentProcess> StartAsync(string dataDir, int? port, string? keyHex, string? tlsThumbprint, params string[] extra)
     {
         Directory.CreateDirectory(dataDir);
         keyHex ??= Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
@@ -83,7 +93,7 @@ public sealed class AgentProcess : IAsyncDisposable
         process.ErrorDataReceived += (_, e) => Append(output, e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var agent = new AgentProcess(process, output, dataDir, chosen, keyHex);
+        var agent = new AgentProcess(process, output, dataDir, chosen, keyHex, tlsThumbprint);
         try
         {
             await Eventually.UntilAsync(async () =>
