@@ -75,6 +75,7 @@ verify: tools build ## Fail if generated files are stale or code is not formatte
 bench: tools restore ## Run the benchmarks and print their figures (see docs/benchmarks.md)
 	$(DOTNET) run -c Release --project hack/bench/LocalKubeBench
 	$(DOTNET) run -c Release --project hack/bench/EthereumBench
+	$(DOTNET) run -c Release --project hack/bench/AgentBench
 
 .PHONY: clean
 clean: ## Remove build output, test results and installed tools
