@@ -64,8 +64,11 @@ public sealed class AgentProcess : IAsyncDisposable
     public static Task<AgentProcess> StartAsync(string dataDir, int? port = null, string? keyHex = null, params string[] extra) =>
         StartAsync(dataDir, port, keyHex, null, extra);
 
-    /// <summary>Starts the agent; with a certificate thumbprint the client speaks HTTPS and trusts only that certificate.</summary>
-    public static async Task<AgentProcess> StartAsync(string dataDir, int? port, string? keyHex, string? tlsThumbprint, params string[] extra)
+    /// <summary>Starts the agent with TLS; the client speaks HTTPS and trusts only the certificate with this thumbprint.</summary>
+    public static Task<AgentProcess> StartHttpsAsync(string dataDir, string tlsThumbprint, params string[] extra) =>
+        StartAsync(dataDir, null, null, tlsThumbprint, extra);
+
+    private static async Task<AgentProcess> StartAsync(string dataDir, int? port, string? keyHex, string? tlsThumbprint, string[] extra)
     {
         Directory.CreateDirectory(dataDir);
         keyHex ??= Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));

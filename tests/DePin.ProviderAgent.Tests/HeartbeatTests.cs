@@ -70,7 +70,7 @@ public sealed class HeartbeatTests
         var keyFile = Path.Combine(directory.Data, "tls.key");
         await File.WriteAllTextAsync(certFile, certificate.ExportCertificatePem());
         await File.WriteAllTextAsync(keyFile, rsa.ExportPkcs8PrivateKeyPem());
-        await using var agent = await AgentProcess.StartAsync(directory.Data, null, null, certificate.Thumbprint, "--tls-cert-file", certFile, "--tls-key-file", keyFile);
+        await using var agent = await AgentProcess.StartHttpsAsync(directory.Data, certificate.Thumbprint, "--tls-cert-file", certFile, "--tls-key-file", keyFile);
 
         Assert.Equal("https", agent.Http.BaseAddress!.Scheme);
         using var response = await agent.Http.GetAsync("healthz");

@@ -34,6 +34,7 @@ public sealed class MarketTests
 
         var directories = Enumerable.Range(0, 3).Select(_ => new AgentDirectory()).ToList();
         var agents = new List<AgentProcess>();
+        var arguments = new List<string[]>();
         try
         {
             var rates = new[] { "0.30", "0.10", "0.20" };
@@ -41,11 +42,14 @@ public sealed class MarketTests
             {
                 var key = PrivateKey.FromHex(node.PrivateKeys[2 + i]);
                 var port = AgentProcess.FreePort();
-                agents.Add(await AgentProcess.StartAsync(directories[i].Data, port, node.PrivateKeys[2 + i][2..],
+                arguments.Add(
+                [
                     "--mode", "evm", "--evm-rpc-url", node.Endpoint.ToString(), "--evm-market-address", market.Address.ToString(),
                     "--evm-endpoint", $"http://127.0.0.1:{port}", "--evm-region", $"region-{i}", "--evm-poll-interval", "200ms", "--evm-withdraw-interval", "1s",
                     "--capacity-cpu", "4", "--capacity-memory", "8192", "--capacity-disk", "10240",
-                    "--pricing-cpu-core-hour", rates[i], "--pricing-memory-gib-hour", "0", "--pricing-storage-gib-hour", "0", "--pricing-minimum", "0.01"));
+                    "--pricing-cpu-core-hour", rates[i], "--pricing-memory-gib-hour", "0", "--pricing-storage-gib-hour", "0", "--pricing-minimum", "0.01",
+                ]);
+                agents.Add(await AgentProcess.StartAsync(directories[i].Data, port, node.PrivateKeys[2 + i][2..], arguments[i]));
                 await Eventually.UntilAsync(async () => (await market.GetProviderAsync(key.Address)).Registered, TimeSpan.FromSeconds(30));
             }
 
@@ -90,10 +94,13 @@ public sealed class MarketTests
                 Assert.Equal(System.Net.HttpStatusCode.Created, created.StatusCode);
             }
 
+            var podPid = 0;
             await Eventually.UntilAsync(async () =>
             {
                 using var response = await Signed(winner, HttpMethod.Get, $"/v1/leases/{lease}/pods/web-0", null, tenantKey, lease);
-                return JsonNode.Parse(await response.Content.ReadAsStringAsync())!["status"]?["phase"]?.GetValue<string>() == "Running";
+                var running = JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
+                podPid = running["status"]?["phase"]?.GetValue<string>() == "Running" ? AgentProcess.Pid(running) : 0;
+                return podPid > 0;
             }, TimeSpan.FromSeconds(30));
             using (var stranger = await Signed(winner, HttpMethod.Get, $"/v1/leases/{lease}/pods", null, PrivateKey.FromHex(node.PrivateKeys[6]), lease))
             {
@@ -106,9 +113,16 @@ public sealed class MarketTests
             await Eventually.UntilAsync(async () => await token.BalanceOfAsync(cheapest.Provider) >= 100_000, TimeSpan.FromSeconds(30));
             Assert.Equal(0, await token.BalanceOfAsync(bids.First(b => b.Id != cheapest.Id).Provider));
 
-            // The tenant closes the lease: the winner stops the pod and frees the capacity.
+            // The tenant closes the lease while the winner is down: once back, it removes the pod and frees the capacity.
+            var index = agents.IndexOf(winner);
+            await winner.KillAsync();
+            await winner.DisposeAsync();
             await market.As(tenant).CloseAsync(leaseId);
+            Assert.True(AgentDirectory.ProcessExists(podPid), "pods outlive their agent");
+            winner = agents[index] = await AgentProcess.StartAsync(directories[index].Data, winner.Port, winner.KeyHex, arguments[index]);
             await Eventually.UntilAsync(async () => (await Node(winner))["pods"]!.GetValue<int>() == 0 && (await Node(winner))["leases"]!.GetValue<int>() == 0, TimeSpan.FromSeconds(30));
+            Assert.False(AgentDirectory.ProcessExists(podPid));
+            Assert.Equal(0, (await Node(winner))["used"]!["cpuMillis"]!.GetValue<long>());
         }
         finally
         {

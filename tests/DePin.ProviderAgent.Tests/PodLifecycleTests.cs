@@ -145,4 +145,27 @@ public sealed class PodLifecycleTests
 
         await restarted.SendAsync(HttpMethod.Delete, "v1/leases/keep");
     }
+
+    [Fact]
+    public async Task Quotes_PriceAReplica_AndOfferWhatFits()
+    {
+        using var directory = new AgentDirectory();
+        await using var agent = await AgentProcess.StartAsync(directory.Data, extra: ["--capacity-cpu", "2", "--pricing-cpu-core-hour", "0.1", "--pricing-memory-gib-hour", "0", "--pricing-storage-gib-hour", "0", "--evm-region", "eu-central"]);
+        JsonObject Request(string max) => new()
+        {
+            ["replicas"] = 3,
+            ["resources"] = new JsonObject { ["cpuMillis"] = 1000, ["memoryMiB"] = 256 },
+            ["maxPricePerHour"] = max,
+        };
+
+        var quote = await agent.SendAsync(HttpMethod.Post, "v1/quotes", Request("200000"));
+        var refused = await agent.SendAsync(HttpMethod.Post, "v1/quotes", Request("50000"));
+
+        Assert.True(quote["accepted"]!.GetValue<bool>());
+        Assert.Equal("100000", quote["pricePerHour"]!.GetValue<string>());
+        Assert.Equal(2, quote["replicas"]!.GetValue<int>());
+        Assert.Equal("eu-central", quote["region"]!.GetValue<string>());
+        Assert.False(refused["accepted"]!.GetValue<bool>());
+        Assert.Contains("exceeds the maximum 50000", refused["reason"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
 }
