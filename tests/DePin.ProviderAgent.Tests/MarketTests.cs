@@ -135,6 +135,43 @@ public sealed class MarketTests
         }
     }
 
+    [AnvilFact]
+    public async Task ABidNobodyAccepts_IsWithdrawnAfterTheGrace_AndItsCapacityFreed()
+    {
+        await using var node = await AnvilNode.StartAsync();
+        using var http = new HttpClient();
+        var client = new EthereumClient(new JsonRpcClient(http, node.Endpoint));
+        var chainId = await client.ChainIdAsync();
+        var nonces = new NonceManager(client);
+        var fees = new FeeEstimator(client);
+        var owner = new TransactionSender(client, PrivateKey.FromHex(node.PrivateKeys[0]), chainId, nonces, fees);
+        var tenant = new TransactionSender(client, PrivateKey.FromHex(node.PrivateKeys[1]), chainId, nonces, fees);
+        var token = await Erc20Contract.DeployTestStablecoinAsync(owner);
+        var market = await DePinMarketContract.DeployAsync(owner);
+        await token.MintAsync(tenant.From, 100 * Unit);
+        using var directory = new AgentDirectory();
+        var port = AgentProcess.FreePort();
+        await using var agent = await AgentProcess.StartAsync(directory.Data, port, node.PrivateKeys[2][2..],
+            "--mode", "evm", "--evm-rpc-url", node.Endpoint.ToString(), "--evm-market-address", market.Address.ToString(),
+            "--evm-endpoint", $"http://127.0.0.1:{port}", "--evm-poll-interval", "200ms", "--evm-accept-grace", "30s", "--capacity-cpu", "4");
+        var provider = PrivateKey.FromHex(node.PrivateKeys[2]).Address;
+        await Eventually.UntilAsync(async () => (await market.GetProviderAsync(provider)).Registered, TimeSpan.FromSeconds(30));
+        await token.As(tenant).ApproveAsync(market.Address, 10 * Unit);
+        var deadline = (ulong)(await client.GetBlockAsync(null))!.Timestamp + 60;
+        var orderId = await market.As(tenant).CreateOrderAsync(new OrderRequest(token.Address, Keccak.Hash("idle"), 2, 1 * Unit, deadline, 10 * Unit, new OrderResources(1000, 256, 0, 0, "")));
+        await Eventually.UntilAsync(async () => (await Node(agent))["heldForBids"]!.GetValue<int>() == 1, TimeSpan.FromSeconds(30));
+        Assert.Equal(2000, (await Node(agent))["used"]!["cpuMillis"]!.GetValue<long>());
+
+        // Past the deadline and the grace, on the chain's clock.
+        await client.Rpc.RequestAsync("evm_increaseTime", ["0x78"]);
+        await client.Rpc.RequestAsync("evm_mine", []);
+
+        await Eventually.UntilAsync(async () => (await Node(agent))["heldForBids"]!.GetValue<int>() == 0, TimeSpan.FromSeconds(30));
+        Assert.Equal(0, (await Node(agent))["used"]!["cpuMillis"]!.GetValue<long>());
+        var bid = await market.GetBidAsync(Assert.Single(await market.OrderBidsAsync(orderId)));
+        Assert.Equal(MarketBidState.Withdrawn, bid.State);
+    }
+
     private static async Task<JsonNode> Node(AgentProcess agent) => JsonNode.Parse(await agent.Http.GetStringAsync("v1/node"))!;
 
     private static async Task<HttpResponseMessage> Signed(AgentProcess agent, HttpMethod method, string path, JsonNode? body, PrivateKey key, string lease)
