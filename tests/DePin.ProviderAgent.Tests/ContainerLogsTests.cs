@@ -19,7 +19,7 @@ public sealed class ContainerLogsTests
             var before = File.Exists(path) ? new FileInfo(path).Length : 0;
             await writer.StandardInput.WriteLineAsync(line);
             await writer.StandardInput.FlushAsync();
-            await Testing.Eventually.UntilAsync(() => new FileInfo(path).Length >= before + line.Length + 1);
+            await Testing.Eventually.UntilAsync(() => File.Exists(path) && new FileInfo(path).Length >= before + line.Length + 1);
         }
 
         for (var round = 1; round <= 4; round++)
