@@ -145,6 +145,8 @@ internal static partial class AgentApi
             Id = id,
             Replicas = Integer(body, "replicas", 1, 10_000),
             PerReplica = Resources(body["resources"] as JsonObject ?? throw new AgentRequestException(400, "resources is required")),
+            OrderId = OptionalText(body, "orderId"),
+            PricePerHour = OptionalText(body, "pricePerHour"),
             CreatedAt = time.GetUtcNow(),
         };
         if (await pods.AddLeaseAsync(lease, null, request.HttpContext.RequestAborted).ConfigureAwait(false) is { } refusal)
@@ -281,6 +283,13 @@ internal static partial class AgentApi
             ? n
             : throw new AgentRequestException(400, $"{name} must be a whole number from {min} to {max}");
     }
+
+    private static string? OptionalText(JsonObject body, string name) => body[name] switch
+    {
+        null => null,
+        JsonValue value when value.TryGetValue<string>(out var text) && text.Length <= 100 => text,
+        _ => throw new AgentRequestException(400, $"{name} must be a string of at most 100 characters"),
+    };
 
     private static ResourceRequest Resources(JsonObject resources) => new(
         Integer(resources, "cpuMillis", 0, 10_000_000),

@@ -16,6 +16,9 @@ internal sealed record LeaseRecord
 
     public string? OrderId { get; init; }
 
+    /// <summary>The agreed price per replica and hour, in token units, as text.</summary>
+    public string? PricePerHour { get; init; }
+
     public DateTimeOffset CreatedAt { get; init; }
 
     /// <summary>Total resources of the lease: what its pods may use together.</summary>

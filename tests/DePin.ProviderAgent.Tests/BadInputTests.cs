@@ -3,6 +3,8 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
 
+using DePin.Testing;
+
 namespace DePin.ProviderAgent.Tests;
 
 /// <summary>Bad requests get a 4xx that says what was wrong, never a 5xx, and the agent keeps serving.</summary>

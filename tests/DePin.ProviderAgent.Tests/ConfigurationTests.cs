@@ -3,6 +3,8 @@ using DePin.ProviderAgent.Capacity;
 using DePin.ProviderAgent.Configuration;
 using DePin.ProviderAgent.Pricing;
 
+using DePin.Testing;
+
 namespace DePin.ProviderAgent.Tests;
 
 public sealed class ConfigurationTests

@@ -1,5 +1,7 @@
 using DePin.ProviderAgent.Runtime;
 
+using DePin.Testing;
+
 namespace DePin.ProviderAgent.Tests;
 
 public sealed class ContainerLogsTests

@@ -7,6 +7,8 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 
+using DePin.Testing;
+
 namespace DePin.ProviderAgent.Tests;
 
 /// <summary>

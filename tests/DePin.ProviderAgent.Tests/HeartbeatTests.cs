@@ -5,6 +5,8 @@ using System.Text.Json;
 using DePin.Ethereum;
 using DePin.Marketplace;
 
+using DePin.Testing;
+
 namespace DePin.ProviderAgent.Tests;
 
 public sealed class HeartbeatTests

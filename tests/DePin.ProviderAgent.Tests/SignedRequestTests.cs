@@ -10,6 +10,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
+using DePin.Testing;
+
 namespace DePin.ProviderAgent.Tests;
 
 /// <summary>EVM mode: tenant requests are EIP-191 signed by the lease's tenant, fresh and used once.</summary>

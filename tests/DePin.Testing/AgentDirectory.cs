@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 
-namespace DePin.ProviderAgent.Tests;
+namespace DePin.Testing;
 
 /// <summary>
 /// A temporary folder for one agent. Pods outlive their agent by design, so disposing it kills the
@@ -11,8 +11,10 @@ public sealed class AgentDirectory : IDisposable
 {
     private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("provider-agent-");
 
+    /// <summary>The agent's data folder (created by the agent).</summary>
     public string Data => Path.Combine(_root.FullName, "data");
 
+    /// <summary>Whether a process runs (a zombie counts as gone).</summary>
     public static bool ProcessExists(int pid) => Directory.Exists($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}") && !File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat").Contains(") Z ", StringComparison.Ordinal);
 
     /// <summary>Processes in a process group, read from /proc.</summary>
@@ -70,6 +72,7 @@ public sealed class AgentDirectory : IDisposable
         return result;
     }
 
+    /// <summary>Kills every recorded container's process group and deletes the folder.</summary>
     public void Dispose()
     {
         var pods = Path.Combine(Data, "state", "pods");

@@ -5,13 +5,14 @@ using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
-using DePin.Testing;
 
-namespace DePin.ProviderAgent.Tests;
+
+namespace DePin.Testing;
 
 /// <summary>The provider-agent executable as a real process on a loopback port, in static mode unless told otherwise.</summary>
 public sealed class AgentProcess : IAsyncDisposable
 {
+    /// <summary>The bearer token of agents in static mode.</summary>
     public const string Token = "test-token-0123456789abcdef";
 
     private readonly Process _process;
@@ -34,22 +35,31 @@ public sealed class AgentProcess : IAsyncDisposable
         Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
     }
 
+    /// <summary>The build configuration the tests run in.</summary>
     public static string Configuration { get; } = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
 
+    /// <summary>The built agent.</summary>
     public static string AgentDll { get; } = RepositoryPaths.Of("provider-agent", "bin", Configuration, "net10.0", "provider-agent.dll");
 
+    /// <summary>The built test workload.</summary>
     public static string WorkloadDll { get; } = RepositoryPaths.Of("tests", "DePin.TestWorkload", "bin", Configuration, "net10.0", "DePin.TestWorkload.dll");
 
+    /// <summary>The agent's data folder.</summary>
     public string DataDir { get; }
 
+    /// <summary>The agent's port.</summary>
     public int Port { get; }
 
+    /// <summary>The provider key, as hex.</summary>
     public string KeyHex { get; }
 
+    /// <summary>A client for the agent's API, with the bearer token.</summary>
     public HttpClient Http { get; }
 
+    /// <summary>The agent's process id.</summary>
     public int ProcessId => _process.Id;
 
+    /// <summary>What the agent printed so far.</summary>
     public string Output
     {
         get
@@ -61,6 +71,7 @@ public sealed class AgentProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Starts the agent and waits until it answers.</summary>
     public static Task<AgentProcess> StartAsync(string dataDir, int? port = null, string? keyHex = null, params string[] extra) =>
         StartAsync(dataDir, port, keyHex, null, extra);
 
@@ -126,6 +137,7 @@ public sealed class AgentProcess : IAsyncDisposable
         return agent;
     }
 
+    /// <summary>A free loopback port.</summary>
     public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
@@ -162,6 +174,7 @@ public sealed class AgentProcess : IAsyncDisposable
         return pod;
     }
 
+    /// <summary>Sends a request and returns the JSON answer, failing unless the status is the expected one (or a success).</summary>
     public async Task<JsonObject> SendAsync(HttpMethod method, string path, JsonNode? body = null, System.Net.HttpStatusCode? expect = null)
     {
         using var request = new HttpRequestMessage(method, path);
@@ -180,6 +193,7 @@ public sealed class AgentProcess : IAsyncDisposable
         return text.Length == 0 ? [] : JsonNode.Parse(text)!.AsObject();
     }
 
+    /// <summary>Opens a lease (static mode).</summary>
     public Task CreateLeaseAsync(string id, int replicas = 2, int cpuMillis = 1000, int memoryMiB = 512) =>
         SendAsync(HttpMethod.Post, "v1/leases", new JsonObject
         {
@@ -188,6 +202,7 @@ public sealed class AgentProcess : IAsyncDisposable
             ["resources"] = new JsonObject { ["cpuMillis"] = cpuMillis, ["memoryMiB"] = memoryMiB },
         }, System.Net.HttpStatusCode.Created);
 
+    /// <summary>Waits until a pod is Running and its port answers.</summary>
     public async Task<JsonObject> WaitRunningAsync(string lease, string pod)
     {
         JsonObject? last = null;
@@ -213,10 +228,13 @@ public sealed class AgentProcess : IAsyncDisposable
         return last!;
     }
 
+    /// <summary>The host port of a pod's first container port.</summary>
     public static int HostPort(JsonObject pod) => pod["spec"]!["containers"]![0]!["ports"]![0]!["hostPort"]!.GetValue<int>();
 
+    /// <summary>The supervisor process of a pod's first container.</summary>
     public static int Pid(JsonObject pod) => int.Parse(pod["status"]!["containerStatuses"]![0]!["containerID"]!.GetValue<string>().Split("://")[1], CultureInfo.InvariantCulture);
 
+    /// <summary>Kills the agent with SIGKILL, as a crash would.</summary>
     public async Task KillAsync()
     {
         if (!_process.HasExited)
@@ -227,6 +245,7 @@ public sealed class AgentProcess : IAsyncDisposable
         await _process.WaitForExitAsync();
     }
 
+    /// <summary>Stops the agent with SIGTERM; its pods keep running.</summary>
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)
