@@ -2,12 +2,11 @@ using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json.Nodes;
 using DePin.ProviderAgent.Runtime;
+using DePin.Testing;
 using k8s.Models;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-
-using DePin.Testing;
 
 namespace DePin.ProviderAgent.Tests;
 

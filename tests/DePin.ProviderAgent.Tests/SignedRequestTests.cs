@@ -6,11 +6,10 @@ using DePin.ProviderAgent.Configuration;
 using DePin.ProviderAgent.Pods;
 using DePin.ProviderAgent.Runtime;
 using DePin.ProviderAgent.State;
+using DePin.Testing;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
-
-using DePin.Testing;
 
 namespace DePin.ProviderAgent.Tests;
 
