@@ -1,0 +1,136 @@
+using System.Numerics;
+using DePin.Ethereum;
+using DePin.Ethereum.Contracts;
+using DePin.Ethereum.Rpc;
+using DePin.Ethereum.Transactions;
+using DePin.Testing;
+
+namespace DePin.Marketplace.Tests;
+
+/// <summary>The EVM marketplace against the contract on anvil, with two agents bidding.</summary>
+public sealed class EvmMarketplaceTests
+{
+    private const long Unit = 1_000_000;
+
+    [AnvilFact]
+    public async Task Orders_Offers_Leases_TopUps_AndCloses_AreRepeatable_AndRefundOnChain()
+    {
+        await using var node = await AnvilNode.StartAsync();
+        using var http = new HttpClient();
+        var client = new EthereumClient(new JsonRpcClient(http, node.Endpoint));
+        var chainId = await client.ChainIdAsync();
+        var nonces = new NonceManager(client);
+        var fees = new FeeEstimator(client);
+        TransactionSender Sender(int account) => new(client, PrivateKey.FromHex(node.PrivateKeys[account]), chainId, nonces, fees, new TransactionOptions { PollInterval = TimeSpan.FromMilliseconds(20) });
+        var owner = Sender(0);
+        var tenant = Sender(1);
+        var auditor = Sender(5);
+        var token = await Erc20Contract.DeployTestStablecoinAsync(owner);
+        var contract = await DePinMarketContract.DeployAsync(owner);
+        await token.MintAsync(tenant.From, 1_000 * Unit);
+        var market = new EvmMarketplace(contract.As(tenant), token.As(tenant));
+
+        var directories = Enumerable.Range(0, 2).Select(_ => new AgentDirectory()).ToList();
+        var agents = new List<AgentProcess>();
+        try
+        {
+            for (var i = 0; i < 2; i++)
+            {
+                var port = AgentProcess.FreePort();
+                agents.Add(await AgentProcess.StartAsync(directories[i].Data, port, node.PrivateKeys[2 + i][2..],
+                    "--mode", "evm", "--evm-rpc-url", node.Endpoint.ToString(), "--evm-market-address", contract.Address.ToString(),
+                    "--evm-endpoint", $"http://127.0.0.1:{port}", "--evm-region", $"region-{i}", "--evm-attributes", "tier=3,ssd=true", "--evm-poll-interval", "200ms",
+                    "--capacity-cpu", "4", "--pricing-cpu-core-hour", i == 0 ? "0.2" : "0.1", "--pricing-memory-gib-hour", "0", "--pricing-storage-gib-hour", "0"));
+                var address = PrivateKey.FromHex(node.PrivateKeys[2 + i]).Address;
+                await Eventually.UntilAsync(async () => (await contract.GetProviderAsync(address)).Registered, TimeSpan.FromSeconds(30));
+            }
+
+            // An auditor vouches for the first provider's attributes.
+            var first = PrivateKey.FromHex(node.PrivateKeys[2]).Address;
+            await contract.As(auditor).AttestProviderAsync(first, Keccak.Hash("tier=3,ssd=true"));
+
+            var spec = new OrderSpec("deployment-uid/1", 1, 1 * Unit, TimeSpan.FromMinutes(10), 50 * Unit, new ReplicaResources(1000, 256, 0));
+            var order = await market.PostOrderAsync(spec);
+            var again = await market.PostOrderAsync(spec);
+            Assert.Equal(order.OrderId, again.OrderId);
+            Assert.Equal(950 * Unit, await token.BalanceOfAsync(tenant.From));
+
+            IReadOnlyList<Offer> offers = [];
+            await Eventually.UntilAsync(async () => (offers = await market.OffersAsync(order.OrderId, [auditor.From])).Count == 2, TimeSpan.FromSeconds(30));
+            var audited = offers.Single(o => o.ProviderAddress == first);
+            Assert.Equal([auditor.From], audited.Auditors);
+            Assert.Equal("true", audited.Attributes["ssd"]);
+            Assert.Empty(offers.Single(o => o.ProviderAddress != first).Auditors);
+            var cheapest = offers.MinBy(o => o.PricePerHour)!;
+            Assert.Equal(100_000, (long)cheapest.PricePerHour);
+
+            var leases = await market.AcceptAsync(order.OrderId, [cheapest]);
+            var repeated = await market.AcceptAsync(order.OrderId, [cheapest]);
+            var lease = Assert.Single(leases);
+            Assert.Equal(lease.LeaseId, Assert.Single(repeated).LeaseId);
+            Assert.Equal(cheapest.Endpoint, lease.Endpoint);
+            Assert.Equal(50 * Unit, lease.Escrow!.Deposited);
+
+            await market.TopUpAsync(lease.LeaseId, 10 * Unit);
+            Assert.Equal(60 * Unit, (await market.GetLeaseAsync(lease.LeaseId))!.Escrow!.Deposited);
+
+            await client.Rpc.RequestAsync("evm_increaseTime", ["0xe10"]);
+            await client.Rpc.RequestAsync("evm_mine", []);
+            await market.CloseLeaseAsync(lease.LeaseId);
+            await market.CloseLeaseAsync(lease.LeaseId);
+            var closed = (await market.GetLeaseAsync(lease.LeaseId))!;
+            Assert.True(closed.Closed);
+
+            // The refund is on the chain: everything but what the provider earned is back with the tenant.
+            Assert.Equal(1_000 * Unit - closed.Escrow!.Accrued, await token.BalanceOfAsync(tenant.From));
+            Assert.Null(await market.GetLeaseAsync("999"));
+            await Assert.ThrowsAsync<MarketplaceException>(() => market.GetLeaseAsync("not-a-number"));
+        }
+        finally
+        {
+            foreach (var agent in agents)
+            {
+                await agent.DisposeAsync();
+            }
+
+            directories.ForEach(d => d.Dispose());
+        }
+    }
+
+    [AnvilFact]
+    public async Task AnUnmatchedOrder_IsCancelled_AndItsDepositReturned()
+    {
+        await using var node = await AnvilNode.StartAsync();
+        using var http = new HttpClient();
+        var client = new EthereumClient(new JsonRpcClient(http, node.Endpoint));
+        var chainId = await client.ChainIdAsync();
+        var nonces = new NonceManager(client);
+        var fees = new FeeEstimator(client);
+        var owner = new TransactionSender(client, PrivateKey.FromHex(node.PrivateKeys[0]), chainId, nonces, fees);
+        var tenant = new TransactionSender(client, PrivateKey.FromHex(node.PrivateKeys[1]), chainId, nonces, fees);
+        var token = await Erc20Contract.DeployTestStablecoinAsync(owner);
+        var contract = await DePinMarketContract.DeployAsync(owner);
+        await token.MintAsync(tenant.From, 100 * Unit);
+        var market = new EvmMarketplace(contract.As(tenant), token.As(tenant));
+
+        var order = await market.PostOrderAsync(new OrderSpec("lonely", 1, Unit, TimeSpan.FromMinutes(1), 40 * Unit, new ReplicaResources(100, 64, 0)));
+        Assert.Equal(60 * Unit, await token.BalanceOfAsync(tenant.From));
+        await market.CancelOrderAsync(order.OrderId);
+        await market.CancelOrderAsync(order.OrderId);
+
+        Assert.Equal(100 * Unit, await token.BalanceOfAsync(tenant.From));
+        Assert.Equal(MarketOrderState.Cancelled, (await contract.GetOrderAsync(BigInteger.Parse(order.OrderId, System.Globalization.CultureInfo.InvariantCulture))).State);
+    }
+}
+
+/// <summary>Skips a test, saying why, when anvil is not installed.</summary>
+public sealed class AnvilFactAttribute : FactAttribute
+{
+    public AnvilFactAttribute()
+    {
+        if (AnvilNode.MissingReason is { } reason)
+        {
+            Skip = reason;
+        }
+    }
+}
