@@ -71,6 +71,14 @@ public sealed class EvmMarketplaceTests
             Assert.Equal(cheapest.Endpoint, lease.Endpoint);
             Assert.Equal(50 * Unit, lease.Escrow!.Deposited);
 
+            // The tenant runs a pod on the winner, every request signed with its key.
+            var pods = new AgentClient(http, new Uri(lease.Endpoint), AgentCredentials.Tenant(PrivateKey.FromHex(node.PrivateKeys[1])));
+            await pods.CreatePodAsync(lease.LeaseId, AgentProcess.WorkloadPod("web-0", cpu: "500m"));
+            await Eventually.UntilAsync(async () => (await pods.GetPodAsync(lease.LeaseId, "web-0"))?["status"]?["phase"]?.GetValue<string>() == "Running", TimeSpan.FromSeconds(30));
+            var stranger = new AgentClient(http, new Uri(lease.Endpoint), AgentCredentials.Tenant(PrivateKey.FromHex(node.PrivateKeys[6])));
+            Assert.Equal(System.Net.HttpStatusCode.Forbidden, (await Assert.ThrowsAsync<AgentRequestFailedException>(() => stranger.ListPodsAsync(lease.LeaseId))).Status);
+            Assert.True(await pods.DeletePodAsync(lease.LeaseId, "web-0"));
+
             await market.TopUpAsync(lease.LeaseId, 10 * Unit);
             Assert.Equal(60 * Unit, (await market.GetLeaseAsync(lease.LeaseId))!.Escrow!.Deposited);
 
