@@ -201,7 +201,8 @@ internal sealed partial class MarketParticipant : BackgroundService
             return;
         }
 
-        var pending = "bid:order-" + Id(orderId);
+        // Held under a name of its own until the bid is placed, so that only placed bids count as bids.
+        var pending = "pending:order-" + Id(orderId);
         long replicas = 0;
         for (var n = (long)order.Replicas; n >= 1 && replicas == 0; n--)
         {

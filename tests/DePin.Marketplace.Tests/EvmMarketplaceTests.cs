@@ -71,7 +71,9 @@ public sealed class EvmMarketplaceTests
             Assert.Equal(cheapest.Endpoint, lease.Endpoint);
             Assert.Equal(50 * Unit, lease.Escrow!.Deposited);
 
-            // The tenant runs a pod on the winner, every request signed with its key.
+            // The tenant runs a pod on the winner, every request signed with its key, once the winner has seen the lease.
+            var winner = agents.Single(a => PrivateKey.FromHex(a.KeyHex).Address == cheapest.ProviderAddress);
+            await Eventually.UntilAsync(async () => System.Text.Json.Nodes.JsonNode.Parse(await winner.Http.GetStringAsync("v1/node"))!["leases"]!.GetValue<int>() == 1, TimeSpan.FromSeconds(30));
             var pods = new AgentClient(http, new Uri(lease.Endpoint), AgentCredentials.Tenant(PrivateKey.FromHex(node.PrivateKeys[1])));
             await pods.CreatePodAsync(lease.LeaseId, AgentProcess.WorkloadPod("web-0", cpu: "500m"));
             await Eventually.UntilAsync(async () => (await pods.GetPodAsync(lease.LeaseId, "web-0"))?["status"]?["phase"]?.GetValue<string>() == "Running", TimeSpan.FromSeconds(30));

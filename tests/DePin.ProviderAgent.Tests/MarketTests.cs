@@ -160,6 +160,7 @@ public sealed class MarketTests
         var deadline = (ulong)(await client.GetBlockAsync(null))!.Timestamp + 60;
         var orderId = await market.As(tenant).CreateOrderAsync(new OrderRequest(token.Address, Keccak.Hash("idle"), 2, 1 * Unit, deadline, 10 * Unit, new OrderResources(1000, 256, 0, 0, "")));
         await Eventually.UntilAsync(async () => (await Node(agent))["heldForBids"]!.GetValue<int>() == 1, TimeSpan.FromSeconds(30));
+        Assert.Single(await market.OrderBidsAsync(orderId));
         Assert.Equal(2000, (await Node(agent))["used"]!["cpuMillis"]!.GetValue<long>());
 
         // Past the deadline and the grace, on the chain's clock.
