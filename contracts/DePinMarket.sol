@@ -121,6 +121,7 @@ contract DePinMarket is ReentrancyGuard {
     error BidNotOpen(uint256 bidId, BidState state);
     error BidNotForOrder(uint256 bidId, uint256 orderId);
     error NoBidsAccepted(uint256 orderId);
+    error LengthMismatch(uint256 bids, uint256 replicas);
     error ReplicaTotalMismatch(uint32 accepted, uint32 ordered);
     error NotTenant(address caller);
     error NotProvider(address caller);
@@ -293,55 +294,25 @@ contract DePinMarket is ReentrancyGuard {
         emit BidWithdrawn(b.orderId, bidId);
     }
 
-    /// @notice The tenant accepts bids whose replicas add up to the order's. Each becomes a lease; the
-    /// deposit is shared among them in proportion to their hourly rates; all other bids are lost.
-    function accept(uint256 orderId, uint256[] calldata bidIds) external returns (uint256[] memory leaseIds) {
+    /// @notice The tenant accepts bids, taking from each between one replica and as many as it offered,
+    /// so that the replicas add up to the order's. Each accepted bid becomes a lease for the replicas
+    /// taken; the deposit is shared among the leases in proportion to their hourly rates; all other bids
+    /// are lost.
+    function accept(uint256 orderId, uint256[] calldata bidIds, uint32[] calldata replicas)
+        external
+        returns (uint256[] memory leaseIds)
+    {
         Order storage o = _openOrder(orderId);
         if (msg.sender != o.tenant) revert NotTenant(msg.sender);
         if (bidIds.length == 0) revert NoBidsAccepted(orderId);
+        if (replicas.length != bidIds.length) revert LengthMismatch(bidIds.length, replicas.length);
 
-        uint32 total;
-        uint256 totalRate;
-        for (uint256 i = 0; i < bidIds.length; i++) {
-            Bid storage b = _bid(bidIds[i]);
-            if (b.orderId != orderId) revert BidNotForOrder(bidIds[i], orderId);
-            if (b.state != BidState.Open) revert BidNotOpen(bidIds[i], b.state);
-            b.state = BidState.Won;
-            total += b.replicas;
-            totalRate += b.pricePerHour * b.replicas;
-        }
+        (uint32 total, uint256 totalRate) = _takeBids(orderId, bidIds, replicas);
         if (total != o.replicas) revert ReplicaTotalMismatch(total, o.replicas);
 
         o.state = OrderState.Matched;
         _loseOpenBids(orderId);
-
-        leaseIds = new uint256[](bidIds.length);
-        uint256 shared;
-        for (uint256 i = 0; i < bidIds.length; i++) {
-            Bid storage b = _bids[bidIds[i]];
-            uint256 rate = b.pricePerHour * b.replicas;
-            // The last lease takes the rounding remainder, so the shares add up to the deposit exactly.
-            uint256 share = i + 1 == bidIds.length ? o.deposit - shared : (o.deposit * rate) / totalRate;
-            shared += share;
-            uint256 leaseId = ++leaseCount;
-            _leases[leaseId] = Lease({
-                orderId: orderId,
-                bidId: bidIds[i],
-                tenant: o.tenant,
-                provider: b.provider,
-                token: o.token,
-                ratePerHour: rate,
-                replicas: b.replicas,
-                startedAt: uint64(block.timestamp),
-                closedAt: 0,
-                deposited: share,
-                paid: 0,
-                closed: false
-            });
-            _orderLeases[orderId].push(leaseId);
-            leaseIds[i] = leaseId;
-            emit LeaseCreated(leaseId, orderId, b.provider, bidIds[i], o.tenant, rate, share);
-        }
+        leaseIds = _openLeases(o, orderId, bidIds, replicas, totalRate);
         emit OrderMatched(orderId, bidIds.length);
     }
 
@@ -456,6 +427,67 @@ contract DePinMarket is ReentrancyGuard {
     function _lease(uint256 leaseId) private view returns (Lease storage l) {
         l = _leases[leaseId];
         if (l.startedAt == 0) revert LeaseNotFound(leaseId);
+    }
+
+    /// @dev Marks the accepted bids won and sums their replicas and hourly rates.
+    function _takeBids(uint256 orderId, uint256[] calldata bidIds, uint32[] calldata replicas)
+        private
+        returns (uint32 total, uint256 totalRate)
+    {
+        for (uint256 i = 0; i < bidIds.length; i++) {
+            Bid storage b = _bid(bidIds[i]);
+            if (b.orderId != orderId) revert BidNotForOrder(bidIds[i], orderId);
+            if (b.state != BidState.Open) revert BidNotOpen(bidIds[i], b.state);
+            if (replicas[i] == 0 || replicas[i] > b.replicas) revert ReplicasOutOfRange(replicas[i], b.replicas);
+            b.state = BidState.Won;
+            total += replicas[i];
+            totalRate += b.pricePerHour * replicas[i];
+        }
+    }
+
+    /// @dev Opens a lease per accepted bid. The deposit is shared in proportion to the hourly rates and
+    /// the last lease takes the rounding remainder, so that the shares add up to the deposit exactly.
+    function _openLeases(
+        Order storage o,
+        uint256 orderId,
+        uint256[] calldata bidIds,
+        uint32[] calldata replicas,
+        uint256 totalRate
+    ) private returns (uint256[] memory leaseIds) {
+        leaseIds = new uint256[](bidIds.length);
+        uint256 shared;
+        for (uint256 i = 0; i < bidIds.length; i++) {
+            uint256 share = i + 1 == bidIds.length
+                ? o.deposit - shared
+                : (o.deposit * _bids[bidIds[i]].pricePerHour * replicas[i]) / totalRate;
+            shared += share;
+            leaseIds[i] = _createLease(o, orderId, bidIds[i], replicas[i], share);
+        }
+    }
+
+    function _createLease(Order storage o, uint256 orderId, uint256 bidId, uint32 replicas, uint256 share)
+        private
+        returns (uint256 leaseId)
+    {
+        Bid storage b = _bids[bidId];
+        uint256 rate = b.pricePerHour * replicas;
+        leaseId = ++leaseCount;
+        _leases[leaseId] = Lease({
+            orderId: orderId,
+            bidId: bidId,
+            tenant: o.tenant,
+            provider: b.provider,
+            token: o.token,
+            ratePerHour: rate,
+            replicas: replicas,
+            startedAt: uint64(block.timestamp),
+            closedAt: 0,
+            deposited: share,
+            paid: 0,
+            closed: false
+        });
+        _orderLeases[orderId].push(leaseId);
+        emit LeaseCreated(leaseId, orderId, b.provider, bidId, o.tenant, rate, share);
     }
 
     function _loseOpenBids(uint256 orderId) private {

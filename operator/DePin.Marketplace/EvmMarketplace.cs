@@ -95,7 +95,11 @@ public sealed class EvmMarketplace : IMarketplace
         return offers;
     }
 
-    /// <inheritdoc/>
+    /// <summary>Accepts offers; each offer's <see cref="Offer.Replicas"/> is how many replicas are taken from its bid.</summary>
+    /// <param name="orderId">The order.</param>
+    /// <param name="offers">The winning offers, with the replicas each wins.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The leases.</returns>
     public async Task<IReadOnlyList<LeaseInfo>> AcceptAsync(string orderId, IReadOnlyList<Offer> offers, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(offers);
@@ -103,7 +107,7 @@ public sealed class EvmMarketplace : IMarketplace
         IReadOnlyList<BigInteger> leaseIds;
         try
         {
-            leaseIds = await _market.AcceptAsync(id, [.. offers.Select(o => Parse(o.BidId))], cancellationToken).ConfigureAwait(false);
+            leaseIds = await _market.AcceptAsync(id, [.. offers.Select(o => Parse(o.BidId))], [.. offers.Select(o => (uint)o.Replicas)], cancellationToken).ConfigureAwait(false);
         }
         catch (ContractRevertException e) when (e.ErrorName == "OrderNotOpen")
         {

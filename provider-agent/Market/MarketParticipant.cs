@@ -267,20 +267,25 @@ internal sealed partial class MarketParticipant : BackgroundService
             return;
         }
 
+        // The tenant may take fewer replicas than the bid offered: the lease says how many.
+        var onChain = await market.GetLeaseAsync(BigInteger.Parse(leaseId, CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false);
         var bid = _bids.GetValueOrDefault(bidId);
         var perReplica = bid?.PerReplica;
-        var replicas = bid?.Replicas ?? 0;
-        if (bid is null)
+        if (perReplica is null)
         {
-            // A bid this agent no longer tracked (expired here, accepted late): read it back from the chain.
-            var onChain = await market.GetBidAsync(BigInteger.Parse(bidId, CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false);
+            // A bid this agent no longer tracked (expired here, accepted late): read the order back.
             var order = await market.GetOrderAsync(onChain.OrderId, cancellationToken).ConfigureAwait(false);
             perReplica = new ResourceRequest(order.Resources.CpuMillis, order.Resources.MemoryMiB, order.Resources.StorageMiB, order.Resources.GpuCount, order.Resources.GpuModel);
-            replicas = onChain.Replicas;
         }
 
-        var lease = new LeaseRecord { Id = leaseId, Tenant = tenant.ToString(), Replicas = replicas, PerReplica = perReplica!, OrderId = bid?.OrderId, CreatedAt = _time.GetUtcNow() };
-        var refusal = await _pods.AddLeaseAsync(lease, bid is null ? null : BidHolder(bidId), cancellationToken).ConfigureAwait(false);
+        var lease = new LeaseRecord { Id = leaseId, Tenant = tenant.ToString(), Replicas = onChain.Replicas, PerReplica = perReplica, OrderId = Id(onChain.OrderId), PricePerHour = Id(onChain.RatePerHour / Math.Max(onChain.Replicas, 1)), CreatedAt = _time.GetUtcNow() };
+        var whole = bid is not null && bid.Replicas == onChain.Replicas;
+        if (bid is not null && !whole)
+        {
+            _ledger.Release(BidHolder(bidId));
+        }
+
+        var refusal = await _pods.AddLeaseAsync(lease, whole ? BidHolder(bidId) : null, cancellationToken).ConfigureAwait(false);
         _bids.Remove(bidId);
         _store.WriteDocument(BidsDocument, _bids.Values.ToList());
         if (refusal is not null)

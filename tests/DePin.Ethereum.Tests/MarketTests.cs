@@ -126,6 +126,31 @@ public sealed class MarketTests(AnvilFixture anvil)
     }
 
     [AnvilFact]
+    public async Task PartOfABid_CanBeAccepted_ToSpreadReplicas()
+    {
+        var market = await MarketAsync();
+        var tenant = await TenantAsync(market, 1_000 * Unit);
+        var providers = await ProvidersAsync(market, 2);
+        await market.Token.As(tenant).ApproveAsync(market.Market.Address, 90 * Unit);
+        var asTenant = market.Market.As(tenant);
+        var orderId = await asTenant.CreateOrderAsync(await OrderAsync(market, replicas: 3, maxPrice: 2 * Unit, 90 * Unit));
+        var a = await market.Market.As(providers[0]).BidAsync(orderId, 1 * Unit, 3);
+        var b = await market.Market.As(providers[1]).BidAsync(orderId, 2 * Unit, 3);
+
+        await AssertRevert("ReplicasOutOfRange", () => asTenant.AcceptAsync(orderId, [a, b], [4, 1]));
+        await AssertRevert("ReplicaTotalMismatch", () => asTenant.AcceptAsync(orderId, [a, b], [1, 1]));
+        await AssertRevert("LengthMismatch", () => asTenant.AcceptAsync(orderId, [a, b], [3]));
+        var leases = await asTenant.AcceptAsync(orderId, [a, b], [2, 1]);
+
+        var first = await market.Market.GetLeaseAsync(leases[0]);
+        var second = await market.Market.GetLeaseAsync(leases[1]);
+        Assert.Equal((2u, (BigInteger)(2 * Unit)), (first.Replicas, first.RatePerHour));
+        Assert.Equal((1u, (BigInteger)(2 * Unit)), (second.Replicas, second.RatePerHour));
+        Assert.Equal(90 * Unit, first.Deposited + second.Deposited);
+        Assert.Equal(45 * Unit, first.Deposited);
+    }
+
+    [AnvilFact]
     public async Task Refusals_SurfaceAsTypedErrors()
     {
         var market = await MarketAsync();
@@ -279,6 +304,9 @@ public sealed class MarketTests(AnvilFixture anvil)
         Assert.Contains(errorName, error.Message, StringComparison.Ordinal);
         return error;
     }
+
+    private static Task<ContractRevertException> AssertRevert(string errorName, Func<Task<IReadOnlyList<BigInteger>>> action) =>
+        AssertRevert(errorName, async () => { await action(); });
 
     private static Task<ContractRevertException> AssertRevert(string errorName, Func<Task<Task<BigInteger>>> action) =>
         AssertRevert(errorName, async () => await await action());

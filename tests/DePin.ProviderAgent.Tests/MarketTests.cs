@@ -173,6 +173,66 @@ public sealed class MarketTests
         Assert.Equal(MarketBidState.Withdrawn, bid.State);
     }
 
+    [AnvilFact]
+    public async Task ASpreadOrder_TakesOneReplicaFromEachAgent_WhichHoldOnlyThat()
+    {
+        await using var node = await AnvilNode.StartAsync();
+        using var http = new HttpClient();
+        var client = new EthereumClient(new JsonRpcClient(http, node.Endpoint));
+        var chainId = await client.ChainIdAsync();
+        var nonces = new NonceManager(client);
+        var fees = new FeeEstimator(client);
+        var owner = new TransactionSender(client, PrivateKey.FromHex(node.PrivateKeys[0]), chainId, nonces, fees);
+        var tenant = new TransactionSender(client, PrivateKey.FromHex(node.PrivateKeys[1]), chainId, nonces, fees);
+        var token = await Erc20Contract.DeployTestStablecoinAsync(owner);
+        var market = await DePinMarketContract.DeployAsync(owner);
+        await token.MintAsync(tenant.From, 100 * Unit);
+        var directories = Enumerable.Range(0, 2).Select(_ => new AgentDirectory()).ToList();
+        var agents = new List<AgentProcess>();
+        try
+        {
+            for (var i = 0; i < 2; i++)
+            {
+                var port = AgentProcess.FreePort();
+                agents.Add(await AgentProcess.StartAsync(directories[i].Data, port, node.PrivateKeys[2 + i][2..],
+                    "--mode", "evm", "--evm-rpc-url", node.Endpoint.ToString(), "--evm-market-address", market.Address.ToString(),
+                    "--evm-endpoint", $"http://127.0.0.1:{port}", "--evm-poll-interval", "200ms", "--capacity-cpu", "4"));
+                var address = PrivateKey.FromHex(node.PrivateKeys[2 + i]).Address;
+                await Eventually.UntilAsync(async () => (await market.GetProviderAsync(address)).Registered, TimeSpan.FromSeconds(30));
+            }
+
+            await token.As(tenant).ApproveAsync(market.Address, 10 * Unit);
+            var deadline = (ulong)(await client.GetBlockAsync(null))!.Timestamp + 600;
+            var orderId = await market.As(tenant).CreateOrderAsync(new OrderRequest(token.Address, Keccak.Hash("spread"), 2, 1 * Unit, deadline, 10 * Unit, new OrderResources(1000, 256, 0, 0, "")));
+            await Eventually.UntilAsync(async () => (await market.OrderBidsAsync(orderId)).Count == 2, TimeSpan.FromSeconds(30));
+            var bids = await market.OrderBidsAsync(orderId);
+            foreach (var agent in agents)
+            {
+                Assert.Equal(2000, (await Node(agent))["used"]!["cpuMillis"]!.GetValue<long>());
+            }
+
+            await market.As(tenant).AcceptAsync(orderId, bids, [1, 1]);
+
+            foreach (var agent in agents)
+            {
+                await Eventually.UntilAsync(async () =>
+                {
+                    var info = await Node(agent);
+                    return info["leases"]!.GetValue<int>() == 1 && info["heldForBids"]!.GetValue<int>() == 0 && info["used"]!["cpuMillis"]!.GetValue<long>() == 1000;
+                }, TimeSpan.FromSeconds(30));
+            }
+        }
+        finally
+        {
+            foreach (var agent in agents)
+            {
+                await agent.DisposeAsync();
+            }
+
+            directories.ForEach(d => d.Dispose());
+        }
+    }
+
     private static async Task<JsonNode> Node(AgentProcess agent) => JsonNode.Parse(await agent.Http.GetStringAsync("v1/node"))!;
 
     private static async Task<HttpResponseMessage> Signed(AgentProcess agent, HttpMethod method, string path, JsonNode? body, PrivateKey key, string lease)

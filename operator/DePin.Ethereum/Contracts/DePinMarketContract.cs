@@ -132,13 +132,25 @@ public sealed class DePinMarketContract : Contract
 
     /// <summary>Accepts bids; each becomes a lease.</summary>
     /// <param name="orderId">The order.</param>
-    /// <param name="bidIds">Bids whose replicas add up to the order's.</param>
+    /// <param name="bidIds">The bids.</param>
+    /// <param name="replicas">Replicas taken from each bid (1 to what it offered), adding up to the order's; null to take each bid whole.</param>
     /// <param name="cancellationToken">Cancels it.</param>
     /// <returns>The leases' ids, in the order of <paramref name="bidIds"/>.</returns>
-    public async Task<IReadOnlyList<BigInteger>> AcceptAsync(BigInteger orderId, IReadOnlyList<BigInteger> bidIds, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<BigInteger>> AcceptAsync(BigInteger orderId, IReadOnlyList<BigInteger> bidIds, IReadOnlyList<uint>? replicas = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(bidIds);
-        var receipt = await SendAsync("accept", [orderId, bidIds.Cast<object?>().ToArray()], cancellationToken).ConfigureAwait(false);
+        if (replicas is null)
+        {
+            var whole = new List<uint>();
+            foreach (var bidId in bidIds)
+            {
+                whole.Add((await GetBidAsync(bidId, cancellationToken).ConfigureAwait(false)).Replicas);
+            }
+
+            replicas = whole;
+        }
+
+        var receipt = await SendAsync("accept", [orderId, bidIds.Cast<object?>().ToArray(), replicas.Cast<object?>().ToArray()], cancellationToken).ConfigureAwait(false);
         return [.. Events(receipt, "LeaseCreated").Select(e => (BigInteger)e["leaseId"]!)];
     }
 
