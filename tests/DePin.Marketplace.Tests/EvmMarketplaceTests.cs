@@ -1,8 +1,6 @@
 using System.Numerics;
 using DePin.Ethereum;
 using DePin.Ethereum.Contracts;
-using DePin.Ethereum.Rpc;
-using DePin.Ethereum.Transactions;
 using DePin.Testing;
 
 namespace DePin.Marketplace.Tests;
@@ -10,23 +8,15 @@ namespace DePin.Marketplace.Tests;
 /// <summary>The EVM marketplace against the contract on anvil, with two agents bidding.</summary>
 public sealed class EvmMarketplaceTests
 {
-    private const long Unit = 1_000_000;
+    private const long Unit = MarketChain.Unit;
 
     [AnvilFact]
     public async Task Orders_Offers_Leases_TopUps_AndCloses_AreRepeatable_AndRefundOnChain()
     {
-        await using var node = await AnvilNode.StartAsync();
-        using var http = new HttpClient();
-        var client = new EthereumClient(new JsonRpcClient(http, node.Endpoint));
-        var chainId = await client.ChainIdAsync();
-        var nonces = new NonceManager(client);
-        var fees = new FeeEstimator(client);
-        TransactionSender Sender(int account) => new(client, PrivateKey.FromHex(node.PrivateKeys[account]), chainId, nonces, fees, new TransactionOptions { PollInterval = TimeSpan.FromMilliseconds(20) });
-        var owner = Sender(0);
-        var tenant = Sender(1);
-        var auditor = Sender(5);
-        var token = await Erc20Contract.DeployTestStablecoinAsync(owner);
-        var contract = await DePinMarketContract.DeployAsync(owner);
+        await using var chain = await MarketChain.StartAsync();
+        var (client, contract, token, http) = (chain.Client, chain.Market, chain.Token, chain.Http);
+        var tenant = chain.Tenant;
+        var auditor = chain.Sender(5);
         await token.MintAsync(tenant.From, 1_000 * Unit);
         var market = new EvmMarketplace(contract.As(tenant), token.As(tenant));
 
@@ -36,17 +26,12 @@ public sealed class EvmMarketplaceTests
         {
             for (var i = 0; i < 2; i++)
             {
-                var port = AgentProcess.FreePort();
-                agents.Add(await AgentProcess.StartAsync(directories[i].Data, port, node.PrivateKeys[2 + i][2..],
-                    "--mode", "evm", "--evm-rpc-url", node.Endpoint.ToString(), "--evm-market-address", contract.Address.ToString(),
-                    "--evm-endpoint", $"http://127.0.0.1:{port}", "--evm-region", $"region-{i}", "--evm-attributes", "tier=3,ssd=true", "--evm-poll-interval", "200ms",
+                agents.Add(await chain.StartAgentAsync(directories[i], 2 + i, "--evm-region", $"region-{i}", "--evm-attributes", "tier=3,ssd=true",
                     "--capacity-cpu", "4", "--pricing-cpu-core-hour", i == 0 ? "0.2" : "0.1", "--pricing-memory-gib-hour", "0", "--pricing-storage-gib-hour", "0"));
-                var address = PrivateKey.FromHex(node.PrivateKeys[2 + i]).Address;
-                await Eventually.UntilAsync(async () => (await contract.GetProviderAsync(address)).Registered, TimeSpan.FromSeconds(30));
             }
 
             // An auditor vouches for the first provider's attributes.
-            var first = PrivateKey.FromHex(node.PrivateKeys[2]).Address;
+            var first = chain.Key(2).Address;
             await contract.As(auditor).AttestProviderAsync(first, Keccak.Hash("tier=3,ssd=true"));
 
             var spec = new OrderSpec("deployment-uid/1", 1, 1 * Unit, TimeSpan.FromMinutes(10), 50 * Unit, new ReplicaResources(1000, 256, 0));
@@ -74,10 +59,10 @@ public sealed class EvmMarketplaceTests
             // The tenant runs a pod on the winner, every request signed with its key, once the winner has seen the lease.
             var winner = agents.Single(a => PrivateKey.FromHex(a.KeyHex).Address == cheapest.ProviderAddress);
             await Eventually.UntilAsync(async () => System.Text.Json.Nodes.JsonNode.Parse(await winner.Http.GetStringAsync("v1/node"))!["leases"]!.GetValue<int>() == 1, TimeSpan.FromSeconds(30));
-            var pods = new AgentClient(http, new Uri(lease.Endpoint), AgentCredentials.Tenant(PrivateKey.FromHex(node.PrivateKeys[1])));
+            var pods = new AgentClient(http, new Uri(lease.Endpoint), AgentCredentials.Tenant(chain.Key(1)));
             await pods.CreatePodAsync(lease.LeaseId, AgentProcess.WorkloadPod("web-0", cpu: "500m"));
             await Eventually.UntilAsync(async () => (await pods.GetPodAsync(lease.LeaseId, "web-0"))?["status"]?["phase"]?.GetValue<string>() == "Running", TimeSpan.FromSeconds(30));
-            var stranger = new AgentClient(http, new Uri(lease.Endpoint), AgentCredentials.Tenant(PrivateKey.FromHex(node.PrivateKeys[6])));
+            var stranger = new AgentClient(http, new Uri(lease.Endpoint), AgentCredentials.Tenant(chain.Key(6)));
             Assert.Equal(System.Net.HttpStatusCode.Forbidden, (await Assert.ThrowsAsync<AgentRequestFailedException>(() => stranger.ListPodsAsync(lease.LeaseId))).Status);
             Assert.True(await pods.DeletePodAsync(lease.LeaseId, "web-0"));
 
@@ -110,16 +95,8 @@ public sealed class EvmMarketplaceTests
     [AnvilFact]
     public async Task AnUnmatchedOrder_IsCancelled_AndItsDepositReturned()
     {
-        await using var node = await AnvilNode.StartAsync();
-        using var http = new HttpClient();
-        var client = new EthereumClient(new JsonRpcClient(http, node.Endpoint));
-        var chainId = await client.ChainIdAsync();
-        var nonces = new NonceManager(client);
-        var fees = new FeeEstimator(client);
-        var owner = new TransactionSender(client, PrivateKey.FromHex(node.PrivateKeys[0]), chainId, nonces, fees);
-        var tenant = new TransactionSender(client, PrivateKey.FromHex(node.PrivateKeys[1]), chainId, nonces, fees);
-        var token = await Erc20Contract.DeployTestStablecoinAsync(owner);
-        var contract = await DePinMarketContract.DeployAsync(owner);
+        await using var chain = await MarketChain.StartAsync();
+        var (contract, token, tenant) = (chain.Market, chain.Token, chain.Tenant);
         await token.MintAsync(tenant.From, 100 * Unit);
         var market = new EvmMarketplace(contract.As(tenant), token.As(tenant));
 

@@ -1,9 +1,5 @@
 using System.Text;
 using DePin.Api.V1Alpha1;
-using DePin.Ethereum;
-using DePin.Ethereum.Contracts;
-using DePin.Ethereum.Rpc;
-using DePin.Ethereum.Transactions;
 using DePin.LocalKube;
 using DePin.Operator.Controllers;
 using DePin.Operator.Marketplaces;
@@ -63,13 +59,9 @@ public sealed class MarketplaceControllerTests : IAsyncLifetime
     [AnvilFact]
     public async Task AnEvmMarketplace_ReportsItsWallet_Balance_AndHeight_OrWhatIsWrong()
     {
-        await using var node = await AnvilNode.StartAsync();
-        var client = new EthereumClient(new JsonRpcClient(_http, node.Endpoint));
-        var chainId = await client.ChainIdAsync();
-        var owner = new TransactionSender(client, PrivateKey.FromHex(node.PrivateKeys[0]), chainId, new NonceManager(client), new FeeEstimator(client));
-        var token = await Erc20Contract.DeployTestStablecoinAsync(owner);
-        var market = await DePinMarketContract.DeployAsync(owner);
-        var wallet = PrivateKey.FromHex(node.PrivateKeys[1]);
+        await using var chain = await MarketChain.StartAsync();
+        var (node, token, market, chainId) = (chain.Node, chain.Token, chain.Market, chain.ChainId);
+        var wallet = chain.Key(1);
         await token.MintAsync(wallet.Address, 1_234_500_000);
         await SecretAsync("wallet", "key", node.PrivateKeys[1]);
         EvmMarketplaceSpec Spec(long chain, string secret) => new()

@@ -3,8 +3,6 @@ using System.Text;
 using System.Text.Json.Nodes;
 using DePin.Ethereum;
 using DePin.Ethereum.Contracts;
-using DePin.Ethereum.Rpc;
-using DePin.Ethereum.Transactions;
 using DePin.Marketplace;
 using DePin.Testing;
 
@@ -13,23 +11,15 @@ namespace DePin.ProviderAgent.Tests;
 /// <summary>Three agents on anvil bid on one order; the cheapest wins and serves the tenant's pods.</summary>
 public sealed class MarketTests
 {
-    private const long Unit = 1_000_000;
+    private const long Unit = MarketChain.Unit;
 
     [AnvilFact]
     public async Task ThreeAgentsBid_TheCheapestWins_LosersReleaseCapacity_TheWinnerIsPaid()
     {
-        await using var node = await AnvilNode.StartAsync();
-        using var http = new HttpClient();
-        var client = new EthereumClient(new JsonRpcClient(http, node.Endpoint));
-        var chainId = await client.ChainIdAsync();
-        var nonces = new NonceManager(client);
-        var fees = new FeeEstimator(client);
-        TransactionSender Sender(PrivateKey key) => new(client, key, chainId, nonces, fees, new TransactionOptions { PollInterval = TimeSpan.FromMilliseconds(20) });
-        var owner = Sender(PrivateKey.FromHex(node.PrivateKeys[0]));
-        var tenantKey = PrivateKey.FromHex(node.PrivateKeys[1]);
-        var tenant = Sender(tenantKey);
-        var token = await Erc20Contract.DeployTestStablecoinAsync(owner);
-        var market = await DePinMarketContract.DeployAsync(owner);
+        await using var chain = await MarketChain.StartAsync();
+        var (client, market, token, node) = (chain.Client, chain.Market, chain.Token, chain.Node);
+        var tenantKey = chain.Key(1);
+        var tenant = chain.Tenant;
         await token.MintAsync(tenant.From, 1_000 * Unit);
 
         var directories = Enumerable.Range(0, 3).Select(_ => new AgentDirectory()).ToList();
@@ -40,16 +30,12 @@ public sealed class MarketTests
             var rates = new[] { "0.30", "0.10", "0.20" };
             for (var i = 0; i < 3; i++)
             {
-                var key = PrivateKey.FromHex(node.PrivateKeys[2 + i]);
                 var port = AgentProcess.FreePort();
-                arguments.Add(
-                [
-                    "--mode", "evm", "--evm-rpc-url", node.Endpoint.ToString(), "--evm-market-address", market.Address.ToString(),
-                    "--evm-endpoint", $"http://127.0.0.1:{port}", "--evm-region", $"region-{i}", "--evm-poll-interval", "200ms", "--evm-withdraw-interval", "1s",
+                arguments.Add(chain.AgentArguments(port, "--evm-region", $"region-{i}", "--evm-withdraw-interval", "1s",
                     "--capacity-cpu", "4", "--capacity-memory", "8192", "--capacity-disk", "10240",
-                    "--pricing-cpu-core-hour", rates[i], "--pricing-memory-gib-hour", "0", "--pricing-storage-gib-hour", "0", "--pricing-minimum", "0.01",
-                ]);
+                    "--pricing-cpu-core-hour", rates[i], "--pricing-memory-gib-hour", "0", "--pricing-storage-gib-hour", "0", "--pricing-minimum", "0.01"));
                 agents.Add(await AgentProcess.StartAsync(directories[i].Data, port, node.PrivateKeys[2 + i][2..], arguments[i]));
+                var key = chain.Key(2 + i);
                 await Eventually.UntilAsync(async () => (await market.GetProviderAsync(key.Address)).Registered, TimeSpan.FromSeconds(30));
             }
 
@@ -67,7 +53,8 @@ public sealed class MarketTests
             Assert.Equal([100_000, 200_000, 300_000], bids.Select(b => (long)b.PricePerHour).Order());
             foreach (var agent in agents)
             {
-                Assert.Equal(1, (await Node(agent))["heldForBids"]!.GetValue<int>());
+                // The agent counts its bid once the bid's receipt is in.
+                await Eventually.UntilAsync(async () => (await Node(agent))["heldForBids"]!.GetValue<int>() == 1, TimeSpan.FromSeconds(30));
             }
 
             var cheapest = bids.MinBy(b => b.PricePerHour)!;
@@ -138,24 +125,11 @@ public sealed class MarketTests
     [AnvilFact]
     public async Task ABidNobodyAccepts_IsWithdrawnAfterTheGrace_AndItsCapacityFreed()
     {
-        await using var node = await AnvilNode.StartAsync();
-        using var http = new HttpClient();
-        var client = new EthereumClient(new JsonRpcClient(http, node.Endpoint));
-        var chainId = await client.ChainIdAsync();
-        var nonces = new NonceManager(client);
-        var fees = new FeeEstimator(client);
-        var owner = new TransactionSender(client, PrivateKey.FromHex(node.PrivateKeys[0]), chainId, nonces, fees);
-        var tenant = new TransactionSender(client, PrivateKey.FromHex(node.PrivateKeys[1]), chainId, nonces, fees);
-        var token = await Erc20Contract.DeployTestStablecoinAsync(owner);
-        var market = await DePinMarketContract.DeployAsync(owner);
+        await using var chain = await MarketChain.StartAsync();
+        var (client, market, token, tenant) = (chain.Client, chain.Market, chain.Token, chain.Tenant);
         await token.MintAsync(tenant.From, 100 * Unit);
         using var directory = new AgentDirectory();
-        var port = AgentProcess.FreePort();
-        await using var agent = await AgentProcess.StartAsync(directory.Data, port, node.PrivateKeys[2][2..],
-            "--mode", "evm", "--evm-rpc-url", node.Endpoint.ToString(), "--evm-market-address", market.Address.ToString(),
-            "--evm-endpoint", $"http://127.0.0.1:{port}", "--evm-poll-interval", "200ms", "--evm-accept-grace", "30s", "--capacity-cpu", "4");
-        var provider = PrivateKey.FromHex(node.PrivateKeys[2]).Address;
-        await Eventually.UntilAsync(async () => (await market.GetProviderAsync(provider)).Registered, TimeSpan.FromSeconds(30));
+        await using var agent = await chain.StartAgentAsync(directory, 2, "--evm-accept-grace", "30s", "--capacity-cpu", "4");
         await token.As(tenant).ApproveAsync(market.Address, 10 * Unit);
         var deadline = (ulong)(await client.GetBlockAsync(null))!.Timestamp + 60;
         var orderId = await market.As(tenant).CreateOrderAsync(new OrderRequest(token.Address, Keccak.Hash("idle"), 2, 1 * Unit, deadline, 10 * Unit, new OrderResources(1000, 256, 0, 0, "")));
@@ -176,16 +150,8 @@ public sealed class MarketTests
     [AnvilFact]
     public async Task ASpreadOrder_TakesOneReplicaFromEachAgent_WhichHoldOnlyThat()
     {
-        await using var node = await AnvilNode.StartAsync();
-        using var http = new HttpClient();
-        var client = new EthereumClient(new JsonRpcClient(http, node.Endpoint));
-        var chainId = await client.ChainIdAsync();
-        var nonces = new NonceManager(client);
-        var fees = new FeeEstimator(client);
-        var owner = new TransactionSender(client, PrivateKey.FromHex(node.PrivateKeys[0]), chainId, nonces, fees);
-        var tenant = new TransactionSender(client, PrivateKey.FromHex(node.PrivateKeys[1]), chainId, nonces, fees);
-        var token = await Erc20Contract.DeployTestStablecoinAsync(owner);
-        var market = await DePinMarketContract.DeployAsync(owner);
+        await using var chain = await MarketChain.StartAsync();
+        var (client, market, token, tenant) = (chain.Client, chain.Market, chain.Token, chain.Tenant);
         await token.MintAsync(tenant.From, 100 * Unit);
         var directories = Enumerable.Range(0, 2).Select(_ => new AgentDirectory()).ToList();
         var agents = new List<AgentProcess>();
@@ -193,12 +159,7 @@ public sealed class MarketTests
         {
             for (var i = 0; i < 2; i++)
             {
-                var port = AgentProcess.FreePort();
-                agents.Add(await AgentProcess.StartAsync(directories[i].Data, port, node.PrivateKeys[2 + i][2..],
-                    "--mode", "evm", "--evm-rpc-url", node.Endpoint.ToString(), "--evm-market-address", market.Address.ToString(),
-                    "--evm-endpoint", $"http://127.0.0.1:{port}", "--evm-poll-interval", "200ms", "--capacity-cpu", "4"));
-                var address = PrivateKey.FromHex(node.PrivateKeys[2 + i]).Address;
-                await Eventually.UntilAsync(async () => (await market.GetProviderAsync(address)).Registered, TimeSpan.FromSeconds(30));
+                agents.Add(await chain.StartAgentAsync(directories[i], 2 + i, "--capacity-cpu", "4"));
             }
 
             await token.As(tenant).ApproveAsync(market.Address, 10 * Unit);
@@ -208,6 +169,7 @@ public sealed class MarketTests
             var bids = await market.OrderBidsAsync(orderId);
             foreach (var agent in agents)
             {
+                await Eventually.UntilAsync(async () => (await Node(agent))["heldForBids"]!.GetValue<int>() == 1, TimeSpan.FromSeconds(30));
                 Assert.Equal(2000, (await Node(agent))["used"]!["cpuMillis"]!.GetValue<long>());
             }
 
