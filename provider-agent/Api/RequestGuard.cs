@@ -20,7 +20,7 @@ internal sealed class RequestGuard
     private readonly PodManager _pods;
     private readonly TimeProvider _time;
     private readonly byte[]? _token;
-    private readonly ConcurrentDictionary<string, DateTimeOffset> _seen = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _seen = new(StringComparer.Ordinal);
 
     public RequestGuard(AgentOptions options, PodManager pods, TimeProvider time)
     {
@@ -117,11 +117,13 @@ internal sealed class RequestGuard
         }
 
         Address signer;
+        byte[] signature;
         try
         {
             var claimed = Address.Parse(signerText);
             var message = TenantRequest.Message(request.Method, request.Path + request.QueryString, body, timestamp, leaseId);
-            signer = PersonalMessage.RecoverSigner(message, Hex.Decode(signatureText));
+            signature = Hex.Decode(signatureText);
+            signer = PersonalMessage.RecoverSigner(message, signature);
             if (signer != claimed)
             {
                 throw new CryptographicException($"it was not made by {claimed} over this request");
@@ -138,8 +140,9 @@ internal sealed class RequestGuard
             throw new AgentRequestException(403, $"lease {leaseId} belongs to another tenant than {signer}");
         }
 
-        // Remember signatures for as long as their timestamp is acceptable; one seen again is a replay.
-        if (!_seen.TryAdd(signatureText, now + (2 * TenantRequest.MaxClockSkew)))
+        // Remember signatures for as long as their timestamp is acceptable; one seen again is a replay. The
+        // key is r and s alone: v may be written 0/1 or 27/28, and the hex in either case, for the same signature.
+        if (!_seen.TryAdd(Convert.ToHexStringLower(signature.AsSpan(0, 64)), now + (2 * TenantRequest.MaxClockSkew)))
         {
             throw new AgentRequestException(401, "replayed request: this signature was already used");
         }

@@ -44,6 +44,13 @@ public sealed class SignedRequestTests : IDisposable
         var replay = Assert.Throws<AgentRequestException>(() => _guard.Authorize(Copy(request), "7", body));
         Assert.Equal(401, replay.Status);
         Assert.Contains("replayed", replay.Message, StringComparison.Ordinal);
+
+        // The same signature written differently (v as 0/1 instead of 27/28, upper-case hex) is still a replay.
+        var rewritten = Copy(request);
+        var signature = Hex.Decode(rewritten.Headers[TenantRequest.SignatureHeader].ToString());
+        signature[64] -= 27;
+        rewritten.Headers[TenantRequest.SignatureHeader] = "0x" + Convert.ToHexString(signature);
+        Assert.Contains("replayed", Assert.Throws<AgentRequestException>(() => _guard.Authorize(rewritten, "7", body)).Message, StringComparison.Ordinal);
     }
 
     [Fact]
