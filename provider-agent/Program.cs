@@ -11,10 +11,14 @@ using OpenTelemetry.Metrics;
 
 AgentOptions options;
 PrivateKey key;
+StateStore store;
+HostCapacity capacity;
 try
 {
     options = ConfigurationLoader.Load(args, Environment.GetEnvironmentVariables());
     key = PrivateKey.FromFile(options.KeyFile);
+    store = new StateStore(options.DataDir);
+    capacity = HostCapacity.Detect(options);
 }
 catch (HelpRequestedException)
 {
@@ -47,8 +51,8 @@ var services = builder.Services;
 services.AddSingleton(options);
 services.AddSingleton(key);
 services.AddSingleton(TimeProvider.System);
-services.AddSingleton(new StateStore(options.DataDir));
-services.AddSingleton(HostCapacity.Detect(options));
+services.AddSingleton(store);
+services.AddSingleton(capacity);
 services.AddSingleton<CapacityLedger>();
 if (options.Runtime == RuntimeKind.Docker)
 {

@@ -214,6 +214,7 @@ public sealed class AgentClient
         using var response = await _http.GetAsync(new Uri(_endpoint, $"v1/heartbeat?nonce={nonce}"), HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         response.EnsureSuccessStatusCode();
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false));
+        var last = 0L;
         while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
         {
             var beat = JsonSerializer.Deserialize<Heartbeat>(line, JsonSerializerOptions.Web);
@@ -222,6 +223,13 @@ public sealed class AgentClient
                 throw new AgentRequestFailedException($"a streamed heartbeat from {_endpoint} is not signed by {provider}");
             }
 
+            // A heartbeat repeated or reordered on the way is not a sign of life.
+            if (beat.Sequence <= last)
+            {
+                throw new AgentRequestFailedException($"a streamed heartbeat from {_endpoint} repeats sequence {beat.Sequence}");
+            }
+
+            last = beat.Sequence;
             yield return beat;
         }
     }

@@ -71,7 +71,7 @@ public sealed class RpcTests(AnvilFixture anvil)
         listener.Stop(); // nothing listens: every call fails to connect
         var logs = new CapturingLogger();
         using var http = new HttpClient();
-        var rpc = new JsonRpcClient(http, new Uri($"http://127.0.0.1:{port}/v3/SECRET-API-KEY?token=SECRET-TOKEN"), new JsonRpcOptions { MaxRetries = 2, BaseDelay = TimeSpan.FromMilliseconds(1) }, logs);
+        var rpc = new JsonRpcClient(http, new Uri($"http://SECRET-USER:SECRET-PASSWORD@127.0.0.1:{port}/v3/SECRET-API-KEY?token=SECRET-TOKEN"), new JsonRpcOptions { MaxRetries = 2, BaseDelay = TimeSpan.FromMilliseconds(1) }, logs);
 
         var error = await Assert.ThrowsAsync<HttpRequestException>(() => rpc.RequestAsync("eth_blockNumber", []));
 

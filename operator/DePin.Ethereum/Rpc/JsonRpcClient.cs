@@ -105,12 +105,13 @@ public sealed partial class JsonRpcClient : IJsonRpcClient
         _endpoint = endpoint;
         _logger = logger ?? NullLogger<JsonRpcClient>.Instance;
         options ??= new JsonRpcOptions();
-        Endpoint = endpoint.GetLeftPart(UriPartial.Authority);
+        // Scheme, host and port only: user information, path and query may all carry credentials.
+        Endpoint = endpoint.Scheme + "://" + endpoint.IdnHost + (endpoint.IsDefaultPort ? "" : ":" + endpoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
         _read = Pipeline(ReadPipelineName, options, time ?? TimeProvider.System);
         _send = Pipeline(SendPipelineName, options, time ?? TimeProvider.System);
     }
 
-    /// <summary>The endpoint without path, query or credentials, safe to show.</summary>
+    /// <summary>The endpoint without user information, path or query, safe to show.</summary>
     public string Endpoint { get; }
 
     /// <summary>Whether a failure is worth another attempt.</summary>
