@@ -38,17 +38,6 @@ public sealed class AnvilFixture : IAsyncLifetime
 [CollectionDefinition("anvil")]
 public sealed class AnvilGroup : ICollectionFixture<AnvilFixture>;
 
-/// <summary>Skips a test, saying why, when anvil is not installed.</summary>
-public sealed class AnvilFactAttribute : FactAttribute
-{
-    public AnvilFactAttribute()
-    {
-        if (AnvilNode.MissingReason is { } reason)
-        {
-            Skip = reason;
-        }
-    }
-}
 
 /// <summary>The client stack against one node, and helpers to fund accounts and move chain time.</summary>
 public sealed class Chain : IDisposable

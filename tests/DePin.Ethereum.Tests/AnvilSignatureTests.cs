@@ -2,6 +2,8 @@ using System.Numerics;
 using System.Text;
 using DePin.Ethereum.Transactions;
 
+using DePin.Testing;
+
 namespace DePin.Ethereum.Tests;
 
 /// <summary>Our signatures against those anvil makes with its own unlocked accounts, in the same run.</summary>

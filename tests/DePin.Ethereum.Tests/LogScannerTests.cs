@@ -5,6 +5,8 @@ using DePin.Ethereum.Contracts;
 using DePin.Ethereum.Rpc;
 using DePin.Ethereum.Transactions;
 
+using DePin.Testing;
+
 namespace DePin.Ethereum.Tests;
 
 [Collection("anvil")]

@@ -2,6 +2,8 @@ using System.Numerics;
 using DePin.Ethereum.Contracts;
 using DePin.Ethereum.Transactions;
 
+using DePin.Testing;
+
 namespace DePin.Ethereum.Tests;
 
 /// <summary>The DePinMarket contract through the typed wrapper, on anvil.</summary>

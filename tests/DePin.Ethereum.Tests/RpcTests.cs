@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using DePin.Ethereum.Rpc;
 using DePin.Ethereum.Transactions;
+using DePin.Testing;
 using Microsoft.Extensions.Logging;
 
 namespace DePin.Ethereum.Tests;

@@ -109,15 +109,3 @@ public sealed class EvmMarketplaceTests
         Assert.Equal(MarketOrderState.Cancelled, (await contract.GetOrderAsync(BigInteger.Parse(order.OrderId, System.Globalization.CultureInfo.InvariantCulture))).State);
     }
 }
-
-/// <summary>Skips a test, saying why, when anvil is not installed.</summary>
-public sealed class AnvilFactAttribute : FactAttribute
-{
-    public AnvilFactAttribute()
-    {
-        if (AnvilNode.MissingReason is { } reason)
-        {
-            Skip = reason;
-        }
-    }
-}

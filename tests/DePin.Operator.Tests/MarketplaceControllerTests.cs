@@ -137,15 +137,3 @@ public sealed class MarketplaceControllerTests : IAsyncLifetime
         return last!;
     }
 }
-
-/// <summary>Skips a test, saying why, when anvil is not installed.</summary>
-public sealed class AnvilFactAttribute : FactAttribute
-{
-    public AnvilFactAttribute()
-    {
-        if (AnvilNode.MissingReason is { } reason)
-        {
-            Skip = reason;
-        }
-    }
-}

@@ -214,15 +214,3 @@ public sealed class MarketTests
         return await anonymous.SendAsync(request);
     }
 }
-
-/// <summary>Skips a test, saying why, when anvil is not installed.</summary>
-public sealed class AnvilFactAttribute : FactAttribute
-{
-    public AnvilFactAttribute()
-    {
-        if (AnvilNode.MissingReason is { } reason)
-        {
-            Skip = reason;
-        }
-    }
-}
