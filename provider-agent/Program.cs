@@ -17,8 +17,15 @@ try
 {
     options = ConfigurationLoader.Load(args, Environment.GetEnvironmentVariables());
     key = PrivateKey.FromFile(options.KeyFile);
-    store = new StateStore(options.DataDir);
-    capacity = HostCapacity.Detect(options);
+    try
+    {
+        store = new StateStore(options.DataDir);
+        capacity = HostCapacity.Detect(options);
+    }
+    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+    {
+        throw new ConfigurationException($"--data-dir {options.DataDir} cannot be used: {e.Message}");
+    }
 }
 catch (HelpRequestedException)
 {

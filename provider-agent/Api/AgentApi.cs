@@ -115,7 +115,7 @@ internal static partial class AgentApi
             : throw new AgentRequestException(400, "maxPricePerHour must be a string of token units, such as \"2000000\"");
         var tenant = body["tenant"]?.GetValue<string>() is { } t ? Address.Parse(t) : default;
         var quote = pricing.Price(resources, tenant, max);
-        var fits = Enumerable.Range(1, (int)replicas).Reverse().FirstOrDefault(n => Fits(ledger, resources.Times(n)));
+        var fits = ledger.FitCount(resources, replicas);
         var refusal = quote.Refusal ?? (fits == 0 ? $"the host has no room for one replica ({resources})" : null);
         return Results.Json(new JsonObject
         {
@@ -266,14 +266,6 @@ internal static partial class AgentApi
         return nonce.Length == 0 || NonceText().IsMatch(nonce)
             ? nonce
             : throw new AgentRequestException(400, "nonce must be 1 to 128 letters, digits, '-' or '_'");
-    }
-
-    private static bool Fits(CapacityLedger ledger, ResourceRequest request)
-    {
-        var probe = "quote:" + Guid.NewGuid().ToString("N");
-        var fits = ledger.TryReserve(probe, request) is null;
-        ledger.Release(probe);
-        return fits;
     }
 
     private static long Integer(JsonObject body, string name, long min, long max)

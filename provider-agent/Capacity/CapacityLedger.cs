@@ -42,6 +42,34 @@ internal sealed class CapacityLedger(HostCapacity total)
         }
     }
 
+    /// <summary>How many replicas of this size fit in what is free now, at most <paramref name="most"/>.</summary>
+    public long FitCount(ResourceRequest perReplica, long most)
+    {
+        ArgumentNullException.ThrowIfNull(perReplica);
+        lock (_lock)
+        {
+            return FitCountLocked(perReplica, most);
+        }
+    }
+
+    /// <summary>Reserves as many replicas as fit, at most <paramref name="most"/>, in one step.</summary>
+    /// <returns>The replicas reserved; 0 when not even one fits (nothing is reserved then).</returns>
+    public long ReserveUpTo(string holder, ResourceRequest perReplica, long most)
+    {
+        ArgumentNullException.ThrowIfNull(perReplica);
+        lock (_lock)
+        {
+            var count = _allocations.ContainsKey(holder) ? 0 : FitCountLocked(perReplica, most);
+            if (count > 0)
+            {
+                var request = perReplica.Times(count);
+                _allocations[holder] = new Allocation(request, [.. FreeGpusLocked(perReplica.GpuModel).Take(request.GpuCount)]);
+            }
+
+            return count;
+        }
+    }
+
     /// <summary>Hands a holder's reservation to another (a bid that became a lease).</summary>
     public bool Transfer(string from, string to)
     {
@@ -94,6 +122,20 @@ internal sealed class CapacityLedger(HostCapacity total)
         _allocations.Values.Sum(a => a.Request.MemoryMiB),
         _allocations.Values.Sum(a => a.Request.StorageMiB),
         _allocations.Values.Sum(a => a.Gpus.Count));
+
+    private long FitCountLocked(ResourceRequest perReplica, long most)
+    {
+        var used = UsedLocked();
+        static long Fit(long free, long need) => need <= 0 ? long.MaxValue : Math.Max(0, free) / need;
+        return new[]
+        {
+            most,
+            Fit(Total.CpuMillis - used.CpuMillis, perReplica.CpuMillis),
+            Fit(Total.MemoryMiB - used.MemoryMiB, perReplica.MemoryMiB),
+            Fit(Total.StorageMiB - used.StorageMiB, perReplica.StorageMiB),
+            Fit(FreeGpusLocked(perReplica.GpuModel).Count, perReplica.GpuCount),
+        }.Min();
+    }
 
     private List<int> FreeGpusLocked(string model)
     {

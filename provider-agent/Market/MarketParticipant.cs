@@ -203,15 +203,7 @@ internal sealed partial class MarketParticipant : BackgroundService
 
         // Held under a name of its own until the bid is placed, so that only placed bids count as bids.
         var pending = "pending:order-" + Id(orderId);
-        long replicas = 0;
-        for (var n = (long)order.Replicas; n >= 1 && replicas == 0; n--)
-        {
-            if (_ledger.TryReserve(pending, replica.Times(n)) is null)
-            {
-                replicas = n;
-            }
-        }
-
+        var replicas = _ledger.ReserveUpTo(pending, replica, order.Replicas);
         if (replicas == 0)
         {
             LogNoRoom(_logger, orderId, replica);

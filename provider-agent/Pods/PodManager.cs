@@ -214,7 +214,7 @@ internal sealed partial class PodManager : BackgroundService
                 }
             }
 
-            var old = KubernetesJson.Deserialize<V1Pod>(record.PodJson);
+            var old = record.ParsedPod;
             var newContainers = pod.Spec.Containers;
             changes = [.. record.Containers.Select(c =>
             {
@@ -240,7 +240,7 @@ internal sealed partial class PodManager : BackgroundService
             await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                var spec = KubernetesJson.Deserialize<V1Pod>(record.PodJson).Spec.Containers;
+                var spec = record.ParsedPod.Spec.Containers;
                 var kept = record.Containers.Where(c => spec.Any(s => s.Name == c.Name)).ToList();
                 foreach (var added in spec.Where(s => kept.All(c => c.Name != s.Name)))
                 {
@@ -436,7 +436,7 @@ internal sealed partial class PodManager : BackgroundService
             foreach (var pod in pods)
             {
                 var changed = false;
-                var policy = KubernetesJson.Deserialize<V1Pod>(pod.PodJson).Spec.RestartPolicy ?? "Always";
+                var policy = pod.ParsedPod.Spec.RestartPolicy ?? "Always";
                 foreach (var container in pod.Containers)
                 {
                     ContainerLogs.Rotate(LogPath(pod, container.Name), _options.LogMaxBytes, _options.LogFiles);
@@ -561,7 +561,7 @@ internal sealed partial class PodManager : BackgroundService
 
     private async Task StartContainerAsync(PodRecord pod, ContainerRecord container, CancellationToken cancellationToken)
     {
-        var spec = KubernetesJson.Deserialize<V1Pod>(pod.PodJson).Spec.Containers.First(c => c.Name == container.Name);
+        var spec = pod.ParsedPod.Spec.Containers.First(c => c.Name == container.Name);
         var environment = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["DEPIN_LEASE_ID"] = pod.LeaseId,
@@ -612,7 +612,7 @@ internal sealed partial class PodManager : BackgroundService
     {
         if (container.Pid > 0 || container.ContainerId is not null)
         {
-            var grace = KubernetesJson.Deserialize<V1Pod>(pod.PodJson).Spec.TerminationGracePeriodSeconds is { } seconds
+            var grace = pod.ParsedPod.Spec.TerminationGracePeriodSeconds is { } seconds
                 ? TimeSpan.FromSeconds(seconds)
                 : _options.TerminationGrace;
             await _runtime.StopAsync(Handle(container), grace, cancellationToken).ConfigureAwait(false);
@@ -646,7 +646,7 @@ internal sealed partial class PodManager : BackgroundService
         foreach (var pod in _store.Pods())
         {
             _pods[pod.Key] = pod;
-            var policy = KubernetesJson.Deserialize<V1Pod>(pod.PodJson).Spec.RestartPolicy ?? "Always";
+            var policy = pod.ParsedPod.Spec.RestartPolicy ?? "Always";
             foreach (var container in pod.Containers.Where(c => c.Phase == ContainerPhase.Running && (c.Pid > 0 || c.ContainerId is not null)))
             {
                 var probe = _runtime.ProbeAsync(Handle(container), WorkDir(pod, container.Name), LogPath(pod, container.Name), CancellationToken.None).GetAwaiter().GetResult();

@@ -1,4 +1,7 @@
+using System.Text.Json.Serialization;
 using DePin.ProviderAgent.Capacity;
+using k8s;
+using k8s.Models;
 
 namespace DePin.ProviderAgent.State;
 
@@ -22,6 +25,7 @@ internal sealed record LeaseRecord
     public DateTimeOffset CreatedAt { get; init; }
 
     /// <summary>Total resources of the lease: what its pods may use together.</summary>
+    [JsonIgnore]
     public ResourceRequest Total => PerReplica.Times(Replicas);
 }
 
@@ -78,8 +82,25 @@ internal sealed record PodRecord
 
     public required string Uid { get; init; }
 
-    /// <summary>The pod as JSON (a Kubernetes v1 Pod without status).</summary>
-    public required string PodJson { get; set; }
+    private V1Pod? _pod;
+
+    /// <summary>The pod as JSON (a Kubernetes v1 Pod without status), as stored.</summary>
+    public required string PodJson
+    {
+        get;
+        set
+        {
+            field = value;
+            _pod = null;
+        }
+    }
+
+    /// <summary>
+    /// The pod parsed once per change of <see cref="PodJson"/>, since supervision reads it every round.
+    /// Read only: output that changes the pod starts from a fresh parse of <see cref="PodJson"/>.
+    /// </summary>
+    [JsonIgnore]
+    public V1Pod ParsedPod => _pod ??= KubernetesJson.Deserialize<V1Pod>(PodJson);
 
     public required ResourceRequest Resources { get; set; }
 
@@ -89,6 +110,7 @@ internal sealed record PodRecord
 
     public bool Deleting { get; set; }
 
+    [JsonIgnore]
     public string Key => Keys.Pod(LeaseId, Name);
 }
 

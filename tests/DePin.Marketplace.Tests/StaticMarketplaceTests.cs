@@ -9,61 +9,49 @@ public sealed class StaticMarketplaceTests
     [Fact]
     public async Task Quotes_Leases_AndCloses_AreRepeatableWithoutDuplicates()
     {
-        var directories = Enumerable.Range(0, 3).Select(_ => new AgentDirectory()).ToList();
-        var agents = new List<AgentProcess>();
-        try
+        await using var fleet = new AgentFleet(3);
+        var (directories, agents) = (fleet.Directories, fleet.Agents);
+        var rates = new[] { "0.30", "0.10", "0.20" };
+        for (var i = 0; i < 3; i++)
         {
-            var rates = new[] { "0.30", "0.10", "0.20" };
-            for (var i = 0; i < 3; i++)
-            {
-                agents.Add(await AgentProcess.StartAsync(directories[i].Data, extra: ["--capacity-cpu", "2", "--pricing-cpu-core-hour", rates[i], "--pricing-memory-gib-hour", "0", "--pricing-storage-gib-hour", "0"]));
-            }
-
-            using var http = new HttpClient();
-            var providers = agents.Select((a, i) => new StaticProvider($"p{i}", a.Http.BaseAddress!, $"region-{i}", new Dictionary<string, string> { ["tier"] = "3" }, AgentProcess.Token)).ToList();
-            var market = new StaticMarketplace(http, providers);
-            var spec = new OrderSpec("deployment-uid-1/1", 3, 500_000, TimeSpan.FromSeconds(5), 0, new ReplicaResources(1000, 256, 0));
-
-            var order = await market.PostOrderAsync(spec);
-            Assert.Equal(order.OrderId, (await market.PostOrderAsync(spec)).OrderId);
-            var offers = await market.OffersAsync(order.OrderId, []);
-
-            Assert.Equal([100_000, 200_000, 300_000], offers.Select(o => (long)o.PricePerHour).Order());
-            Assert.All(offers, o => Assert.Equal(2, o.Replicas));
-            var cheapest = offers.OrderBy(o => o.PricePerHour).Take(2).ToList();
-            var chosen = new List<Offer> { cheapest[0] with { Replicas = 2 }, cheapest[1] with { Replicas = 1 } };
-
-            var leases = await market.AcceptAsync(order.OrderId, chosen);
-            var again = await market.AcceptAsync(order.OrderId, chosen);
-
-            Assert.Equal(leases.Select(l => l.LeaseId), again.Select(l => l.LeaseId));
-            Assert.Equal(2, leases.Count);
-            var winner = agents[int.Parse(cheapest[0].ProviderId[1..], System.Globalization.CultureInfo.InvariantCulture)];
-            var leaseList = System.Text.Json.Nodes.JsonNode.Parse(await winner.Http.GetStringAsync("v1/leases"))!.AsArray();
-            Assert.Equal(leases[0].LeaseId, Assert.Single(leaseList)!["id"]!.GetValue<string>());
-            var read = await market.GetLeaseAsync(leases[0].LeaseId);
-            Assert.Equal(100_000, (long)read!.PricePerHour);
-            Assert.Equal(2, read.Replicas);
-            Assert.Equal(order.OrderId, read.OrderId);
-
-            // The winner has no room for a third replica now.
-            var more = await market.OffersAsync((await market.PostOrderAsync(spec with { Key = "deployment-uid-2/1" })).OrderId, []);
-            Assert.DoesNotContain(more, o => o.ProviderId == cheapest[0].ProviderId);
-
-            await market.CloseLeaseAsync(leases[0].LeaseId);
-            await market.CloseLeaseAsync(leases[0].LeaseId);
-            Assert.Null(await market.GetLeaseAsync(leases[0].LeaseId));
-            await winner.SendAsync(HttpMethod.Delete, $"v1/leases/{leases[0].LeaseId}", expect: HttpStatusCode.NotFound);
+            agents.Add(await AgentProcess.StartAsync(directories[i].Data, extra: ["--capacity-cpu", "2", "--pricing-cpu-core-hour", rates[i], "--pricing-memory-gib-hour", "0", "--pricing-storage-gib-hour", "0"]));
         }
-        finally
-        {
-            foreach (var agent in agents)
-            {
-                await agent.DisposeAsync();
-            }
 
-            directories.ForEach(d => d.Dispose());
-        }
+        using var http = new HttpClient();
+        var providers = agents.Select((a, i) => new StaticProvider($"p{i}", a.Http.BaseAddress!, $"region-{i}", new Dictionary<string, string> { ["tier"] = "3" }, AgentProcess.Token)).ToList();
+        var market = new StaticMarketplace(http, providers);
+        var spec = new OrderSpec("deployment-uid-1/1", 3, 500_000, TimeSpan.FromSeconds(5), 0, new ReplicaResources(1000, 256, 0));
+
+        var order = await market.PostOrderAsync(spec);
+        Assert.Equal(order.OrderId, (await market.PostOrderAsync(spec)).OrderId);
+        var offers = await market.OffersAsync(order.OrderId, []);
+
+        Assert.Equal([100_000, 200_000, 300_000], offers.Select(o => (long)o.PricePerHour).Order());
+        Assert.All(offers, o => Assert.Equal(2, o.Replicas));
+        var cheapest = offers.OrderBy(o => o.PricePerHour).Take(2).ToList();
+        var chosen = new List<Offer> { cheapest[0] with { Replicas = 2 }, cheapest[1] with { Replicas = 1 } };
+
+        var leases = await market.AcceptAsync(order.OrderId, chosen);
+        var again = await market.AcceptAsync(order.OrderId, chosen);
+
+        Assert.Equal(leases.Select(l => l.LeaseId), again.Select(l => l.LeaseId));
+        Assert.Equal(2, leases.Count);
+        var winner = agents[int.Parse(cheapest[0].ProviderId[1..], System.Globalization.CultureInfo.InvariantCulture)];
+        var leaseList = System.Text.Json.Nodes.JsonNode.Parse(await winner.Http.GetStringAsync("v1/leases"))!.AsArray();
+        Assert.Equal(leases[0].LeaseId, Assert.Single(leaseList)!["id"]!.GetValue<string>());
+        var read = await market.GetLeaseAsync(leases[0].LeaseId);
+        Assert.Equal(100_000, (long)read!.PricePerHour);
+        Assert.Equal(2, read.Replicas);
+        Assert.Equal(order.OrderId, read.OrderId);
+
+        // The winner has no room for a third replica now.
+        var more = await market.OffersAsync((await market.PostOrderAsync(spec with { Key = "deployment-uid-2/1" })).OrderId, []);
+        Assert.DoesNotContain(more, o => o.ProviderId == cheapest[0].ProviderId);
+
+        await market.CloseLeaseAsync(leases[0].LeaseId);
+        await market.CloseLeaseAsync(leases[0].LeaseId);
+        Assert.Null(await market.GetLeaseAsync(leases[0].LeaseId));
+        await winner.SendAsync(HttpMethod.Delete, $"v1/leases/{leases[0].LeaseId}", expect: HttpStatusCode.NotFound);
     }
 
     [Fact]

@@ -77,6 +77,9 @@ public sealed class MarketplaceControllerTests : IAsyncLifetime
         await CreateAsync("chain", new DePinMarketplaceSpec { Type = MarketplaceType.Evm, Evm = Spec((long)chainId, "wallet") });
         await CreateAsync("wrong-chain", new DePinMarketplaceSpec { Type = MarketplaceType.Evm, Evm = Spec(1, "wallet") });
         await CreateAsync("no-secret", new DePinMarketplaceSpec { Type = MarketplaceType.Evm, Evm = Spec((long)chainId, "missing") });
+        var badUrl = Spec((long)chainId, "wallet");
+        badUrl.RpcUrl = "http://[SECRET-KEY"; // passes the CRD pattern, is no URL
+        await CreateAsync("bad-url", new DePinMarketplaceSpec { Type = MarketplaceType.Evm, Evm = badUrl });
 
         var ready = await WaitForReadyAsync("chain", "True");
         Assert.Equal(wallet.Address.ToString(), ready.Status!.WalletAddress);
@@ -91,6 +94,10 @@ public sealed class MarketplaceControllerTests : IAsyncLifetime
         var missing = Ready(await WaitForReadyAsync("no-secret", "False"));
         Assert.Equal("SecretNotFound", missing.Reason);
         Assert.Contains("depin-system/missing", missing.Message, StringComparison.Ordinal);
+        var invalidUrl = Ready(await WaitForReadyAsync("bad-url", "False"));
+        Assert.Equal("InvalidSpec", invalidUrl.Reason);
+        Assert.Equal("spec.evm.rpcUrl is not an absolute http or https URL", invalidUrl.Message);
+        Assert.DoesNotContain("SECRET", KubernetesJson.Serialize((await GetAsync("bad-url")).Status), StringComparison.Ordinal);
         Assert.DoesNotContain(node.PrivateKeys[1][2..], KubernetesJson.Serialize(await GetAsync("chain")), StringComparison.OrdinalIgnoreCase);
     }
 

@@ -125,4 +125,19 @@ public sealed class ConfigurationTests
         Assert.True(ledger.Release("lease:9"));
         Assert.Null(ledger.TryReserve("bid:2", new ResourceRequest(2000, 4096, 1000, 1, "nvidia-a100")));
     }
+
+    [Fact]
+    public void TheLedger_CountsAndReservesAsManyReplicasAsFit()
+    {
+        var ledger = new CapacityLedger(new HostCapacity(4000, 4096, 0, [new GpuDevice("nvidia-a100", 81920), new GpuDevice("nvidia-l4", 24576)]));
+
+        Assert.Equal(3, ledger.FitCount(new ResourceRequest(1000, 1024, 0), most: 3));
+        Assert.Equal(4, ledger.FitCount(new ResourceRequest(1000, 1024, 0), most: 10));
+        Assert.Equal(1, ledger.FitCount(new ResourceRequest(100, 1, 0, 1, "nvidia-l4"), most: 10));
+        Assert.Equal(3, ledger.ReserveUpTo("bid:1", new ResourceRequest(1000, 1000, 0), most: 3));
+        Assert.Equal(3000, ledger.Used().CpuMillis);
+        Assert.Equal(1, ledger.ReserveUpTo("bid:2", new ResourceRequest(1000, 1000, 0), most: 5));
+        Assert.Equal(0, ledger.ReserveUpTo("bid:3", new ResourceRequest(1000, 1, 0), most: 5));
+        Assert.False(ledger.Holds("bid:3"));
+    }
 }

@@ -88,7 +88,13 @@ internal sealed class MarketplaceConnector(IKubernetes kubernetes, HttpClient ht
 
         var market = Parse(spec.ContractAddress, "spec.evm.contractAddress");
         var tokenAddress = Parse(spec.PaymentToken, "spec.evm.paymentToken");
-        var rpc = new JsonRpcClient(http, new Uri(spec.RpcUrl), null, loggers.CreateLogger<JsonRpcClient>());
+        if (!Uri.TryCreate(spec.RpcUrl, UriKind.Absolute, out var rpcUrl) || rpcUrl.Scheme is not ("http" or "https"))
+        {
+            // The URL may carry an API key: name the field, not its value.
+            throw new MarketplaceConfigurationException("InvalidSpec", "spec.evm.rpcUrl is not an absolute http or https URL");
+        }
+
+        var rpc = new JsonRpcClient(http, rpcUrl, null, loggers.CreateLogger<JsonRpcClient>());
         var client = new EthereumClient(rpc);
         var chainId = await client.ChainIdAsync(cancellationToken).ConfigureAwait(false);
         if (chainId != spec.ChainId)
