@@ -58,6 +58,24 @@ public sealed class ConfigurationTests
         Assert.Single(options.DenyTenants);
     }
 
+    [Fact]
+    public void TheReadmesExample_IsAValidConfiguration()
+    {
+        var readme = File.ReadAllText(Testing.RepositoryPaths.Of("provider-agent", "README.md"));
+        var start = readme.IndexOf("```yaml\n", StringComparison.Ordinal) + "```yaml\n".Length;
+        using var directory = new Testing.AgentDirectory();
+        Directory.CreateDirectory(directory.Data);
+        var file = Path.Combine(directory.Data, "agent.yaml");
+        File.WriteAllText(file, readme[start..readme.IndexOf("```", start, StringComparison.Ordinal)]);
+
+        var options = ConfigurationLoader.Load(["--config", file], NoEnvironment);
+
+        Assert.Equal(AgentMode.Evm, options.Mode);
+        Assert.Equal("eu-central", options.Region);
+        Assert.Equal(2.2m, options.GpuHour["nvidia-a100"]);
+        Assert.Equal(2048, options.ReserveMemoryMiB);
+    }
+
     [Theory]
     [InlineData("--listen", "nowhere", "--listen: \"nowhere\" is not HOST:PORT")]
     [InlineData("--runtime-restart-backoff", "soon", "--runtime-restart-backoff: \"soon\" is not a positive duration")]
