@@ -130,6 +130,21 @@ public sealed class EvmMarketplace : IMarketplace
     }
 
     /// <inheritdoc/>
+    public async Task<IReadOnlyList<LeaseInfo>> LeasesOfOrderAsync(string orderId, CancellationToken cancellationToken = default)
+    {
+        var leases = new List<LeaseInfo>();
+        foreach (var leaseId in await _market.OrderLeasesAsync(Parse(orderId), cancellationToken).ConfigureAwait(false))
+        {
+            if (await GetLeaseAsync(Id(leaseId), cancellationToken).ConfigureAwait(false) is { } lease)
+            {
+                leases.Add(lease);
+            }
+        }
+
+        return leases;
+    }
+
+    /// <inheritdoc/>
     public async Task<LeaseInfo?> GetLeaseAsync(string leaseId, CancellationToken cancellationToken = default)
     {
         var id = Parse(leaseId);

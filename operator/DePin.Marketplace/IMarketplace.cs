@@ -86,6 +86,12 @@ public interface IMarketplace
     /// <returns>The leases.</returns>
     Task<IReadOnlyList<LeaseInfo>> AcceptAsync(string orderId, IReadOnlyList<Offer> offers, CancellationToken cancellationToken = default);
 
+    /// <summary>The leases an order was matched with, closed ones included; none when it is open or cancelled.</summary>
+    /// <param name="orderId">The order.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The leases.</returns>
+    Task<IReadOnlyList<LeaseInfo>> LeasesOfOrderAsync(string orderId, CancellationToken cancellationToken = default);
+
     /// <summary>Reads a lease.</summary>
     /// <param name="leaseId">The lease.</param>
     /// <param name="cancellationToken">Cancels the call.</param>

@@ -162,15 +162,29 @@ public sealed class StaticMarketplace : IMarketplace
     }
 
     /// <inheritdoc/>
+    public async Task<IReadOnlyList<LeaseInfo>> LeasesOfOrderAsync(string orderId, CancellationToken cancellationToken = default)
+    {
+        // Lease ids derive from the order and the provider, so each provider is asked about its own only.
+        var found = new List<LeaseInfo>();
+        foreach (var provider in _providers)
+        {
+            if (await FindLeaseAsync(provider, LeaseId(orderId, provider.Id), cancellationToken).ConfigureAwait(false) is { } lease)
+            {
+                found.Add(lease);
+            }
+        }
+
+        return found;
+    }
+
+    /// <inheritdoc/>
     public async Task<LeaseInfo?> GetLeaseAsync(string leaseId, CancellationToken cancellationToken = default)
     {
         foreach (var provider in _providers)
         {
-            var leases = await SendAsync(provider, HttpMethod.Get, "v1/leases", null, cancellationToken).ConfigureAwait(false);
-            if (leases?.AsArray().FirstOrDefault(l => l?["id"]?.GetValue<string>() == leaseId) is { } lease)
+            if (await FindLeaseAsync(provider, leaseId, cancellationToken).ConfigureAwait(false) is { } lease)
             {
-                var price = lease["pricePerHour"]?.GetValue<string>() is { } text && BigInteger.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var p) ? p : BigInteger.Zero;
-                return new LeaseInfo(leaseId, lease["orderId"]?.GetValue<string>() ?? "", provider.Id, provider.Endpoint.ToString(), price, lease["replicas"]!.GetValue<int>(), null, false);
+                return lease;
             }
         }
 
@@ -198,6 +212,18 @@ public sealed class StaticMarketplace : IMarketplace
     {
         _orders.TryRemove(orderId, out _);
         return Task.CompletedTask;
+    }
+
+    private async Task<LeaseInfo?> FindLeaseAsync(StaticProvider provider, string leaseId, CancellationToken cancellationToken)
+    {
+        var leases = await SendAsync(provider, HttpMethod.Get, "v1/leases", null, cancellationToken).ConfigureAwait(false);
+        if (leases?.AsArray().FirstOrDefault(l => l?["id"]?.GetValue<string>() == leaseId) is not { } lease)
+        {
+            return null;
+        }
+
+        var price = lease["pricePerHour"]?.GetValue<string>() is { } text && BigInteger.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var p) ? p : BigInteger.Zero;
+        return new LeaseInfo(leaseId, lease["orderId"]?.GetValue<string>() ?? "", provider.Id, provider.Endpoint.ToString(), price, lease["replicas"]!.GetValue<int>(), null, false);
     }
 
     private static string Digest(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..15];

@@ -2,17 +2,21 @@ using System.Net;
 using DePin.Api.V1Alpha1;
 using DePin.Operator;
 using DePin.Operator.Controllers;
+using DePin.Operator.Deployments;
 using DePin.Operator.Marketplaces;
 using DePin.Runtime.Controllers;
+using DePin.Runtime.Events;
 using DePin.Runtime.Hosting;
 using DePin.Runtime.Informers;
 using DePin.Runtime.Leadership;
 using DePin.Runtime.Resilience;
 using k8s;
+using k8s.Models;
 
 // The DePIN operator. Configuration: KUBECONFIG (or the in-cluster service account), and
 //   --listen HOST:PORT      /healthz, /readyz and /metrics (default 0.0.0.0:8080)
 //   --leader-elect          run with leader election (two replicas), in POD_NAMESPACE as POD_NAME
+//   --workers N             keys each controller reconciles at once (default 4)
 if (args.Contains("--help"))
 {
     Console.WriteLine("""
@@ -20,6 +24,7 @@ if (args.Contains("--help"))
 
           --listen HOST:PORT   serve /healthz, /readyz and /metrics here (default 0.0.0.0:8080)
           --leader-elect       elect a leader through a Lease in POD_NAMESPACE, as POD_NAME, so that two replicas can run
+          --workers N          keys each controller reconciles at once (default 4)
 
         The cluster is reached through KUBECONFIG, or the in-cluster service account when it is not set.
         """);
@@ -32,6 +37,13 @@ var listen = OperatorArgs.Value(args, "--listen") is { } text
 if (listen is null)
 {
     await Console.Error.WriteLineAsync("depin-operator: --listen is not HOST:PORT");
+    return 2;
+}
+
+var workers = 4;
+if (OperatorArgs.Value(args, "--workers") is { } workersText && (!int.TryParse(workersText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out workers) || workers is < 1 or > 64))
+{
+    await Console.Error.WriteLineAsync("depin-operator: --workers is not a number from 1 to 64");
     return 2;
 }
 
@@ -56,14 +68,22 @@ services.AddSingleton(TimeProvider.System);
 services.AddSingleton<IKubernetes>(new Kubernetes(config, new KubernetesApiResilience()));
 services.AddSingleton(new HttpClient());
 services.AddSingleton<MarketplaceConnector>();
-services.AddSingleton(provider => ResourceApi.Custom<DePinMarketplace>(provider.GetRequiredService<IKubernetes>()));
-services.AddSingleton(provider => new Informer<DePinMarketplace>(provider.GetRequiredService<IResourceApi<DePinMarketplace>>(), new InformerOptions { Name = "depinmarketplaces" }, logger: provider.GetRequiredService<ILogger<Informer<DePinMarketplace>>>()));
-services.AddSingleton(provider => new StatusWriter<DePinMarketplace>(provider.GetRequiredService<IResourceApi<DePinMarketplace>>()));
+services.AddSingleton<IEnvironmentSource, ApiEnvironmentSource>();
+services.AddSingleton(provider => new EventRecorder(provider.GetRequiredService<IKubernetes>(), new EventRecorderOptions { Component = "depin-operator" }, logger: provider.GetRequiredService<ILogger<EventRecorder>>()));
+AddInformer(services, "depinmarketplaces", kube => ResourceApi.Custom<DePinMarketplace>(kube));
+AddInformer(services, "depindeployments", kube => ResourceApi.Custom<DePinDeployment>(kube));
+AddInformer(services, "depinleases", kube => ResourceApi.Custom<DePinLease>(kube), informer =>
+    informer.Cache.AddIndex(PodReconciler.LeaseNodeIndex, lease => [Names.Node(lease.Spec.Marketplace, lease.Spec.LeaseId)]));
+
+// Only the operator's own pods and virtual nodes are cached, however big the cluster.
+AddInformer(services, "pods", kube => ResourceApi.Pods(kube, Names.DeploymentUidLabel), informer => informer.Cache.AddNodeNameIndex());
+AddInformer(services, "nodes", kube => ResourceApi.Nodes(kube, Names.LeaseLabel));
 services.AddSingleton<MarketplaceReconciler>();
+services.AddSingleton<DeploymentReconciler>();
+services.AddSingleton<LeaseReconciler>();
+services.AddSingleton<PodReconciler>();
 services.AddHostedService(provider =>
 {
-    var informer = provider.GetRequiredService<Informer<DePinMarketplace>>();
-    var api = provider.GetRequiredService<IResourceApi<DePinMarketplace>>();
     LeaderElector? elector = null;
     if (args.Contains("--leader-elect"))
     {
@@ -75,9 +95,31 @@ services.AddHostedService(provider =>
         }, logger: provider.GetRequiredService<ILogger<LeaderElector>>());
     }
 
+    var marketplaces = provider.GetRequiredService<Informer<DePinMarketplace>>();
+    var deployments = provider.GetRequiredService<Informer<DePinDeployment>>();
+    var leases = provider.GetRequiredService<Informer<DePinLease>>();
+    var pods = provider.GetRequiredService<Informer<V1Pod>>();
+    var nodes = provider.GetRequiredService<Informer<V1Node>>();
+    Controller<T> Build<T>(Informer<T> informer, IReconciler<T> reconciler, string name)
+        where T : IKubernetesObject<V1ObjectMeta> =>
+        new(informer, provider.GetRequiredService<IResourceApi<T>>(), reconciler, new ControllerOptions { Name = name, Workers = workers }, logger: provider.GetRequiredService<ILogger<Controller<T>>>());
+
     return new ControllerManager(
-        [informer],
-        () => [new Controller<DePinMarketplace>(informer, api, provider.GetRequiredService<MarketplaceReconciler>(), new ControllerOptions { Name = "depinmarketplace.status" }, logger: provider.GetRequiredService<ILogger<Controller<DePinMarketplace>>>())],
+        [marketplaces, deployments, leases, pods, nodes],
+        () =>
+        {
+            var deploymentController = Build(deployments, provider.GetRequiredService<DeploymentReconciler>(), "depindeployment.auction");
+            deploymentController.Watch(leases, change => Owners(change.Item));
+            deploymentController.Watch(pods, change => Owners(change.Item));
+            var leaseController = Build(leases, provider.GetRequiredService<LeaseReconciler>(), "depinlease.node");
+            return
+            [
+                Build(marketplaces, provider.GetRequiredService<MarketplaceReconciler>(), "depinmarketplace.status"),
+                deploymentController,
+                leaseController,
+                Build(pods, provider.GetRequiredService<PodReconciler>(), "pod.provider"),
+            ];
+        },
         provider.GetRequiredService<Readiness>(),
         elector);
 });
@@ -86,3 +128,21 @@ var app = builder.Build();
 app.MapOperatorEndpoints();
 await app.RunAsync();
 return 0;
+
+// The DePinDeployments an object belongs to, as work-queue keys.
+static IEnumerable<string> Owners(IKubernetesObject<V1ObjectMeta> item) =>
+    (item.Metadata.OwnerReferences ?? []).Where(o => o.Kind == DePinDeployment.KubeKind).Select(o => ObjectKey.Of(item.Metadata.NamespaceProperty, o.Name));
+
+// One shared informer (and its API) per type.
+static void AddInformer<T>(IServiceCollection services, string name, Func<IKubernetes, IResourceApi<T>> api, Action<Informer<T>>? configure = null)
+    where T : IKubernetesObject<V1ObjectMeta>
+{
+    services.AddSingleton(provider => api(provider.GetRequiredService<IKubernetes>()));
+    services.AddSingleton(provider =>
+    {
+        var informer = new Informer<T>(provider.GetRequiredService<IResourceApi<T>>(), new InformerOptions { Name = name }, logger: provider.GetRequiredService<ILogger<Informer<T>>>());
+        configure?.Invoke(informer);
+        return informer;
+    });
+    services.AddSingleton(provider => new StatusWriter<T>(provider.GetRequiredService<IResourceApi<T>>()));
+}

@@ -23,6 +23,22 @@ public sealed partial class SchemaAdmission : IAdmission
         var name = (string?)obj["metadata"]?["name"] ?? "";
         var errors = new List<FieldError>();
         CheckName(type, name, errors);
+        if (type.GroupResource == "secrets" && obj["stringData"] is JsonObject stringData)
+        {
+            // As the real server does: stringData is written into data, base64-encoded, and never stored.
+            if (obj["data"] is not JsonObject data)
+            {
+                obj["data"] = data = [];
+            }
+
+            foreach (var (key, value) in stringData)
+            {
+                data[key] = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes((string?)value ?? ""));
+            }
+
+            obj.Remove("stringData");
+        }
+
         if (type.Schema is { } schema)
         {
             var unknown = new List<string>();

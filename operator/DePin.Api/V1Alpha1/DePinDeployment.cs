@@ -414,10 +414,26 @@ public sealed class DePinDeploymentStatus
 /// <summary>A marketplace order.</summary>
 public sealed class OrderStatus
 {
-    /// <summary>Id of the order on the marketplace, written before the bid window opens.</summary>
+    /// <summary>
+    /// Auction round of the deployment, counted from 1. It is written before the order is posted: the
+    /// order's key on the marketplace derives from the deployment's uid and this number, so a restart
+    /// finds the order it posted instead of posting a second one.
+    /// </summary>
     [Required]
+    [Minimum(1)]
+    public int Attempt { get; set; } = 1;
+
+    /// <summary>Id of the order on the marketplace, written before the bid window opens.</summary>
     [Length(Min = 1, Max = 128)]
-    public string Id { get; set; } = "";
+    public string? Id { get; set; }
+
+    /// <summary>Replicas the order asks for.</summary>
+    [Minimum(1)]
+    public int? Replicas { get; set; }
+
+    /// <summary>Auction rounds in a row that found no acceptable bid; the next round waits longer each time.</summary>
+    [Minimum(0)]
+    public int? FailedRounds { get; set; }
 
     /// <summary>When the order was posted.</summary>
     public DateTime? PostedAt { get; set; }
@@ -430,9 +446,29 @@ public sealed class OrderStatus
     public int? BidsReceived { get; set; }
 }
 
+/// <summary>How an auction ended.</summary>
+public enum AuctionOutcomeKind
+{
+    /// <summary>Enough acceptable bids: the chosen bids are accepted.</summary>
+    Accepted,
+
+    /// <summary>Not enough acceptable bids; another round follows after a backoff.</summary>
+    NoAcceptableBid,
+}
+
 /// <summary>The outcome of an auction.</summary>
 public sealed class DecisionStatus
 {
+    /// <summary>The order the decision is about.</summary>
+    [Length(Max = 128)]
+    public string? OrderId { get; set; }
+
+    /// <summary>Whether the chosen bids are accepted, or the round found too few acceptable bids.</summary>
+    public AuctionOutcomeKind? Outcome { get; set; }
+
+    /// <summary>The decision in words: what was chosen, or why nothing was.</summary>
+    public string? Message { get; set; }
+
     /// <summary>When the decision was made.</summary>
     public DateTime? DecidedAt { get; set; }
 
@@ -451,9 +487,21 @@ public sealed class DecisionStatus
 /// <summary>One bid and what became of it.</summary>
 public sealed class BidDecision
 {
+    /// <summary>Id of the bid on the marketplace.</summary>
+    [Length(Max = 256)]
+    public string? BidId { get; set; }
+
     /// <summary>The bidding provider.</summary>
     [Required]
     public string Provider { get; set; } = "";
+
+    /// <summary>The provider's address, which signs its heartbeats.</summary>
+    [Pattern(Patterns.Address)]
+    public string? Address { get; set; }
+
+    /// <summary>Where the provider's agent answers.</summary>
+    [Length(Max = 2048)]
+    public string? Endpoint { get; set; }
 
     /// <summary>Region the provider advertised.</summary>
     public string? Region { get; set; }
@@ -503,6 +551,10 @@ public sealed class LeaseSummary
     /// <summary>Price per replica per hour.</summary>
     [Pattern(Patterns.Amount)]
     public string? PricePerHour { get; set; }
+
+    /// <summary>Amount paid to the provider under this lease so far.</summary>
+    [Pattern(Patterns.Amount)]
+    public string? Spent { get; set; }
 }
 
 /// <summary>A move of replicas from a provider to cloud nodes.</summary>

@@ -153,6 +153,23 @@ public sealed class EscrowStatus
 
     /// <summary>When the remaining escrow runs out at the current price.</summary>
     public DateTime? RunsOutAt { get; set; }
+
+    /// <summary>Top-ups of the last 24 hours, which count against <c>bidding.budget.maxSpendPerDay</c>.</summary>
+    [Items(Max = 1000)]
+    public IList<TopUpRecord>? TopUps { get; set; }
+}
+
+/// <summary>One top-up of a lease's escrow.</summary>
+public sealed class TopUpRecord
+{
+    /// <summary>When it was sent.</summary>
+    [Required]
+    public DateTime Time { get; set; }
+
+    /// <summary>Amount added, a decimal amount of the payment token.</summary>
+    [Required]
+    [Pattern(Patterns.Amount)]
+    public string Amount { get; set; } = "";
 }
 
 /// <summary>Probe results of a lease.</summary>

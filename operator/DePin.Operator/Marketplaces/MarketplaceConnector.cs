@@ -60,6 +60,33 @@ internal sealed class MarketplaceConnector(IKubernetes kubernetes, HttpClient ht
 
     public void Forget(string name) => _connected.TryRemove(name, out _);
 
+    /// <summary>The marketplace a resource refers to: the last connection, or a new one from the cached DePinMarketplace.</summary>
+    public async Task<ConnectedMarketplace> ForAsync(string name, DePin.Runtime.Informers.InformerCache<DePinMarketplace> marketplaces, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(marketplaces);
+        if (Get(name) is { } connected)
+        {
+            return connected;
+        }
+
+        var marketplace = marketplaces.Get(name) ?? throw new MarketplaceConfigurationException("MarketplaceNotFound", $"DePinMarketplace {name} does not exist");
+        return await ConnectAsync(marketplace, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>How the operator proves itself to a provider's agent: the tenant's signature on a chain, the provider's bearer token in a static fleet.</summary>
+    public static AgentCredentials Credentials(ConnectedMarketplace marketplace, string providerId)
+    {
+        ArgumentNullException.ThrowIfNull(marketplace);
+        if (marketplace.Tenant is { } tenant)
+        {
+            return AgentCredentials.Tenant(tenant);
+        }
+
+        var provider = marketplace.StaticProviders.FirstOrDefault(p => p.Id == providerId)
+            ?? throw new MarketplaceConfigurationException("ProviderNotFound", $"provider {providerId} is no longer in the marketplace's spec.static.providers");
+        return AgentCredentials.Bearer(provider.BearerToken);
+    }
+
     public async Task<ConnectedMarketplace> ConnectAsync(DePinMarketplace marketplace, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(marketplace);

@@ -33,6 +33,7 @@ public sealed partial class Controller<T> : IController
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly IDisposable _subscription;
+    private readonly List<IDisposable> _watches = [];
 
     /// <summary>Creates a controller; call <see cref="RunAsync"/>.</summary>
     /// <param name="informer">The shared informer of the type; the controller does not run it.</param>
@@ -59,6 +60,27 @@ public sealed partial class Controller<T> : IController
     /// <summary>The controller's work queue; other triggers (owned objects, timers) add keys here.</summary>
     public WorkQueue<string> Queue { get; }
 
+    /// <summary>
+    /// Queues keys of this controller's resources when objects of another informer change, for example
+    /// the owner of a changed pod. The subscription ends with the controller.
+    /// </summary>
+    /// <typeparam name="TOther">The other informer's type.</typeparam>
+    /// <param name="informer">The other informer.</param>
+    /// <param name="keys">The keys a change concerns; none to ignore it.</param>
+    public void Watch<TOther>(Informer<TOther> informer, Func<InformerChange<TOther>, IEnumerable<string>> keys)
+        where TOther : IKubernetesObject<V1ObjectMeta>
+    {
+        ArgumentNullException.ThrowIfNull(informer);
+        ArgumentNullException.ThrowIfNull(keys);
+        _watches.Add(informer.Subscribe(change =>
+        {
+            foreach (var key in keys(change))
+            {
+                Queue.Add(key);
+            }
+        }));
+    }
+
     /// <summary>Reconciles until cancelled, then lets keys in flight finish.</summary>
     /// <param name="cancellationToken">Stops the controller.</param>
     /// <returns>A task that completes when the workers have stopped.</returns>
@@ -83,6 +105,11 @@ public sealed partial class Controller<T> : IController
         }
 
         _subscription.Dispose();
+        foreach (var watch in _watches)
+        {
+            watch.Dispose();
+        }
+
         await Queue.ShutDownAsync(CancellationToken.None).ConfigureAwait(false);
         await Task.WhenAll(workers).ConfigureAwait(false);
         await Queue.DisposeAsync().ConfigureAwait(false);
@@ -169,7 +196,14 @@ public sealed partial class Controller<T> : IController
         var finalizers = resource.Metadata.Finalizers ?? [];
         if (resource.Metadata.DeletionTimestamp is not null)
         {
-            if (finalizer is null || !finalizers.Contains(finalizer))
+            if (finalizer is null)
+            {
+                // Held by someone else's finalizer or a graceful deletion (a pod waiting for its kubelet):
+                // a reconciler that holds no finalizer may still have to act, and nothing is released here.
+                return await _reconciler.FinalizeAsync(resource, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (!finalizers.Contains(finalizer))
             {
                 return ReconcileResult.Done;
             }

@@ -39,7 +39,9 @@ public interface IReconciler<in T>
 
     /// <summary>
     /// Cleans up after a resource being deleted. Return <see cref="ReconcileResult.Done"/> only once the
-    /// cleanup is confirmed: the controller then removes the finalizer and the resource goes.
+    /// cleanup is confirmed: the controller then removes the finalizer and the resource goes. A reconciler
+    /// whose <see cref="Finalizer"/> is null is called here for every resource that is being deleted but
+    /// still held (by another finalizer, or a pod's graceful deletion), and nothing is removed after it.
     /// </summary>
     /// <param name="resource">The resource, as cached.</param>
     /// <param name="cancellationToken">Cancelled when the controller stops.</param>

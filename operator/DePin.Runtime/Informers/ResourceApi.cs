@@ -106,10 +106,11 @@ public static class ResourceApi
 
     /// <summary>Pods of all namespaces.</summary>
     /// <param name="client">The client.</param>
+    /// <param name="labelSelector">Only the pods this label selector matches, or null for all.</param>
     /// <returns>The API.</returns>
-    public static IResourceApi<V1Pod> Pods(IKubernetes client) => Typed<V1Pod, V1PodList>(
-        (cont, ct) => client.CoreV1.ListPodForAllNamespacesWithHttpMessagesAsync(continueParameter: cont, limit: PageSize, cancellationToken: ct),
-        (rv, timeout, onError, ct) => client.CoreV1.WatchListPodForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct),
+    public static IResourceApi<V1Pod> Pods(IKubernetes client, string? labelSelector = null) => Typed<V1Pod, V1PodList>(
+        (cont, ct) => client.CoreV1.ListPodForAllNamespacesWithHttpMessagesAsync(continueParameter: cont, labelSelector: labelSelector, limit: PageSize, cancellationToken: ct),
+        (rv, timeout, onError, ct) => client.CoreV1.WatchListPodForAllNamespacesAsync(allowWatchBookmarks: true, labelSelector: labelSelector, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct),
         (ns, name, patch, status, ct) => status
             ? client.CoreV1.PatchNamespacedPodStatusAsync(patch, name, ns, cancellationToken: ct)
             : client.CoreV1.PatchNamespacedPodAsync(patch, name, ns, cancellationToken: ct));
@@ -124,10 +125,11 @@ public static class ResourceApi
 
     /// <summary>Nodes.</summary>
     /// <param name="client">The client.</param>
+    /// <param name="labelSelector">Only the nodes this label selector matches, or null for all.</param>
     /// <returns>The API.</returns>
-    public static IResourceApi<V1Node> Nodes(IKubernetes client) => Typed<V1Node, V1NodeList>(
-        (cont, ct) => client.CoreV1.ListNodeWithHttpMessagesAsync(continueParameter: cont, limit: PageSize, cancellationToken: ct),
-        (rv, timeout, onError, ct) => client.CoreV1.WatchListNodeAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct),
+    public static IResourceApi<V1Node> Nodes(IKubernetes client, string? labelSelector = null) => Typed<V1Node, V1NodeList>(
+        (cont, ct) => client.CoreV1.ListNodeWithHttpMessagesAsync(continueParameter: cont, labelSelector: labelSelector, limit: PageSize, cancellationToken: ct),
+        (rv, timeout, onError, ct) => client.CoreV1.WatchListNodeAsync(allowWatchBookmarks: true, labelSelector: labelSelector, resourceVersion: rv, timeoutSeconds: timeout, onError: onError, cancellationToken: ct),
         (_, name, patch, status, ct) => status
             ? client.CoreV1.PatchNodeStatusAsync(patch, name, cancellationToken: ct)
             : client.CoreV1.PatchNodeAsync(patch, name, cancellationToken: ct));

@@ -1,0 +1,275 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using DePin.Api.V1Alpha1;
+using DePin.LocalKube;
+using DePin.Testing;
+using k8s;
+using k8s.Models;
+
+namespace DePin.Operator.Tests;
+
+/// <summary>A provider of a static fleet for a test: its id, region and price of a CPU core per hour.</summary>
+internal sealed record TestProvider(string Id, string Region, string CpuCoreHour);
+
+/// <summary>
+/// LocalKube with simulated cloud nodes and the CRDs, provider agents as processes, a DePinMarketplace
+/// for them, and the operator as a process: the whole product on loopback ports chosen at run time.
+/// </summary>
+internal sealed class OperatorWorld : IAsyncDisposable
+{
+    private readonly DirectoryInfo _directory;
+
+    private OperatorWorld(LocalKubeServer server, DirectoryInfo directory, AgentFleet fleet)
+    {
+        Server = server;
+        _directory = directory;
+        Fleet = fleet;
+        Kube = new Kubernetes(new KubernetesClientConfiguration { Host = server.Url.ToString() });
+        KubeconfigPath = Path.Combine(directory.FullName, "kubeconfig");
+    }
+
+    public LocalKubeServer Server { get; }
+
+    public Kubernetes Kube { get; }
+
+    public AgentFleet Fleet { get; }
+
+    public string KubeconfigPath { get; }
+
+    public OperatorProcess? Operator { get; private set; }
+
+    public MarketChain? Chain { get; init; }
+
+    /// <summary>A world with a static fleet named <c>depin-static</c>, as the examples use.</summary>
+    public static async Task<OperatorWorld> StartStaticAsync(params TestProvider[] providers)
+    {
+        var world = await CreateAsync(providers.Length, null).ConfigureAwait(false);
+        try
+        {
+            await world.Kube.CoreV1.CreateNamespacedSecretAsync(new V1Secret
+            {
+                Metadata = new V1ObjectMeta { Name = "fleet-token" },
+                StringData = new Dictionary<string, string> { ["token"] = AgentProcess.Token },
+            }, "depin-system").ConfigureAwait(false);
+            var entries = new List<Api.V1Alpha1.StaticProvider>();
+            for (var i = 0; i < providers.Length; i++)
+            {
+                var agent = await AgentProcess.StartAsync(world.Fleet.Directories[i].Data, null, null, "--capacity-cpu", "8", "--capacity-memory", "8192", "--pricing-cpu-core-hour", providers[i].CpuCoreHour).ConfigureAwait(false);
+                world.Fleet.Agents.Add(agent);
+                entries.Add(new Api.V1Alpha1.StaticProvider
+                {
+                    Id = providers[i].Id,
+                    Endpoint = $"http://127.0.0.1:{agent.Port}/",
+                    Region = providers[i].Region,
+                    AuthSecretRef = new SecretKeyReference { Name = "fleet-token", Namespace = "depin-system", Key = "token" },
+                });
+            }
+
+            await world.Kube.CustomObjects.CreateClusterCustomObjectAsync(new DePinMarketplace
+            {
+                Metadata = new V1ObjectMeta { Name = "depin-static" },
+                Spec = new DePinMarketplaceSpec { Type = MarketplaceType.Static, Static = new StaticMarketplaceSpec { Providers = entries } },
+            }, "depin.dev", "v1alpha1", "depinmarketplaces").ConfigureAwait(false);
+            await world.StartOperatorAsync().ConfigureAwait(false);
+            return world;
+        }
+        catch
+        {
+            await world.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>A world with anvil, the market contract and agents bidding on it; the marketplace is named <c>depin-evm</c>.</summary>
+    public static async Task<OperatorWorld> StartEvmAsync(params TestProvider[] providers)
+    {
+        var chain = await MarketChain.StartAsync().ConfigureAwait(false);
+        var world = await CreateAsync(providers.Length, chain).ConfigureAwait(false);
+        try
+        {
+            // The tenant (account 1) holds tokens to escrow; each provider is an account of its own.
+            await chain.Token.MintAsync(chain.Key(1).Address, 1_000_000 * MarketChain.Unit).ConfigureAwait(false);
+            for (var i = 0; i < providers.Length; i++)
+            {
+                var agent = await chain.StartAgentAsync(world.Fleet.Directories[i], 2 + i, "--capacity-cpu", "8", "--capacity-memory", "8192", "--pricing-cpu-core-hour", providers[i].CpuCoreHour, "--evm-region", providers[i].Region).ConfigureAwait(false);
+                world.Fleet.Agents.Add(agent);
+            }
+
+            await world.Kube.CoreV1.CreateNamespacedSecretAsync(new V1Secret
+            {
+                Metadata = new V1ObjectMeta { Name = "tenant-wallet" },
+                StringData = new Dictionary<string, string> { ["key"] = chain.Node.PrivateKeys[1] },
+            }, "depin-system").ConfigureAwait(false);
+            await world.Kube.CustomObjects.CreateClusterCustomObjectAsync(new DePinMarketplace
+            {
+                Metadata = new V1ObjectMeta { Name = "depin-evm" },
+                Spec = new DePinMarketplaceSpec
+                {
+                    Type = MarketplaceType.Evm,
+                    Evm = new EvmMarketplaceSpec
+                    {
+                        RpcUrl = chain.Node.Endpoint.ToString(),
+                        ChainId = (long)chain.ChainId,
+                        ContractAddress = chain.Market.Address.ToString(),
+                        PaymentToken = chain.Token.Address.ToString(),
+                        WalletSecretRef = new SecretKeyReference { Name = "tenant-wallet", Namespace = "depin-system", Key = "key" },
+                        PollIntervalSeconds = 1,
+                    },
+                },
+            }, "depin.dev", "v1alpha1", "depinmarketplaces").ConfigureAwait(false);
+            await world.StartOperatorAsync().ConfigureAwait(false);
+            return world;
+        }
+        catch
+        {
+            await world.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>The web-service example from crds/examples, with its container running the test workload as a process.</summary>
+    public static DePinDeployment WebServiceExample(string? name = null, string marketplace = "depin-static")
+    {
+        var json = YamlJson.Parse(File.ReadAllText(RepositoryPaths.Of("crds", "examples", "web-service.yaml")))!;
+        var deployment = KubernetesJson.Deserialize<DePinDeployment>(json.ToJsonString());
+        deployment.Metadata.Name = name ?? deployment.Metadata.Name;
+        deployment.Spec.MarketplaceRef.Name = marketplace;
+        deployment.Spec.Bidding.BidWindowSeconds = 1;
+        var container = deployment.Spec.Template.Spec.Containers[0];
+        container.Command = ["dotnet", AgentProcess.WorkloadDll, "$(PORT)", "0"];
+        return deployment;
+    }
+
+    public async Task StartOperatorAsync()
+    {
+        Operator = await OperatorProcess.StartAsync(KubeconfigPath).ConfigureAwait(false);
+    }
+
+    public async Task RestartOperatorAsync()
+    {
+        if (Operator is not null)
+        {
+            await Operator.KillAsync().ConfigureAwait(false);
+            await Operator.DisposeAsync().ConfigureAwait(false);
+        }
+
+        await StartOperatorAsync().ConfigureAwait(false);
+    }
+
+    public Task CreateAsync(DePinDeployment deployment) =>
+        Kube.CustomObjects.CreateNamespacedCustomObjectAsync(deployment, "depin.dev", "v1alpha1", deployment.Metadata.NamespaceProperty ?? "default", "depindeployments");
+
+    public async Task<DePinDeployment?> GetAsync(string name, string ns = "default")
+    {
+        try
+        {
+            return KubernetesJson.Deserialize<DePinDeployment>(KubernetesJson.Serialize(await Kube.CustomObjects.GetNamespacedCustomObjectAsync("depin.dev", "v1alpha1", ns, "depindeployments", name).ConfigureAwait(false)));
+        }
+        catch (k8s.Autorest.HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    public async Task<IReadOnlyList<DePinLease>> LeasesAsync(string ns = "default")
+    {
+        var list = await Kube.CustomObjects.ListNamespacedCustomObjectAsync("depin.dev", "v1alpha1", ns, "depinleases").ConfigureAwait(false);
+        return JsonNode.Parse(KubernetesJson.Serialize(list))!["items"]!.AsArray().Select(i => KubernetesJson.Deserialize<DePinLease>(i!.ToJsonString())).ToList();
+    }
+
+    public Task DeleteAsync(string name, string ns = "default") =>
+        Kube.CustomObjects.DeleteNamespacedCustomObjectAsync("depin.dev", "v1alpha1", ns, "depindeployments", name);
+
+    /// <summary>Waits for a deployment to satisfy a condition, showing its status and the operator's log when it does not.</summary>
+    public async Task<DePinDeployment> WaitAsync(string name, Func<DePinDeployment, bool> condition, TimeSpan? timeout = null, string ns = "default")
+    {
+        DePinDeployment? last = null;
+        try
+        {
+            await Eventually.UntilAsync(async () => (last = await GetAsync(name, ns).ConfigureAwait(false)) is { } d && condition(d), timeout ?? TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"deployment {name} did not get there; last status: {KubernetesJson.Serialize(last?.Status)}\noperator log:\n{Tail(Operator?.Output)}");
+        }
+
+        return last!;
+    }
+
+    /// <summary>Waits for a condition, showing the operator's log when it does not hold in time.</summary>
+    public async Task UntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
+    {
+        try
+        {
+            await Eventually.UntilAsync(condition, timeout ?? TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"{what} did not happen; objects:\n{await DumpAsync().ConfigureAwait(false)}\noperator log:\n{Tail(Operator?.Output)}");
+        }
+    }
+
+    /// <summary>Runs the real kubectl against the world's kubeconfig.</summary>
+    public async Task<string> KubectlAsync(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("kubectl") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["KUBECONFIG"] = KubeconfigPath;
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().ConfigureAwait(false);
+        return process.ExitCode == 0 ? await output.ConfigureAwait(false) : throw new InvalidOperationException($"kubectl {string.Join(' ', arguments)} exited with {process.ExitCode}: {await error.ConfigureAwait(false)}");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Operator is not null)
+        {
+            await Operator.DisposeAsync().ConfigureAwait(false);
+        }
+
+        await Fleet.DisposeAsync().ConfigureAwait(false);
+        Kube.Dispose();
+        await Server.DisposeAsync().ConfigureAwait(false);
+        if (Chain is not null)
+        {
+            await Chain.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _directory.Delete(recursive: true);
+    }
+
+    /// <summary>The operator's objects as YAML, for a failure message.</summary>
+    public async Task<string> DumpAsync()
+    {
+        try
+        {
+            return await KubectlAsync("get", "dpd,dpl,pods,nodes,events", "-A", "-o", "yaml").ConfigureAwait(false);
+        }
+        catch (InvalidOperationException e)
+        {
+            return e.Message;
+        }
+    }
+
+    private static string Tail(string? text) => text is null ? "" : text.Length > 20_000 ? text[^20_000..] : text;
+
+    private static async Task<OperatorWorld> CreateAsync(int agents, MarketChain? chain)
+    {
+        var server = await LocalKubeServer.StartAsync(new ServerOptions { CloudNodes = new() { Count = 2 } }).ConfigureAwait(false);
+        var world = new OperatorWorld(server, Directory.CreateTempSubdirectory("operator-world-"), new AgentFleet(agents)) { Chain = chain };
+        await File.WriteAllTextAsync(world.KubeconfigPath, server.Kubeconfig(), Encoding.UTF8).ConfigureAwait(false);
+        await ProjectCrds.InstallAsync(world.Kube).ConfigureAwait(false);
+        await world.Kube.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = "depin-system" } }).ConfigureAwait(false);
+        return world;
+    }
+
+    internal static string Format(decimal value) => value.ToString(CultureInfo.InvariantCulture);
+}

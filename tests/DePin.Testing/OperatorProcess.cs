@@ -1,0 +1,120 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+
+namespace DePin.Testing;
+
+/// <summary>The depin-operator executable as a real process against a kubeconfig; killed with SIGKILL on dispose.</summary>
+public sealed class OperatorProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output;
+
+    private OperatorProcess(Process process, StringBuilder output, int port)
+    {
+        _process = process;
+        _output = output;
+        Port = port;
+    }
+
+    /// <summary>The built operator.</summary>
+    public static string OperatorDll { get; } = RepositoryPaths.Of("operator", "DePin.Operator", "bin", AgentProcess.Configuration, "net10.0", "depin-operator.dll");
+
+    /// <summary>Port of /healthz, /readyz and /metrics.</summary>
+    public int Port { get; }
+
+    /// <summary>Whether the process has ended.</summary>
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Everything the operator wrote so far.</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    /// <summary>Starts the operator and waits until it is ready.</summary>
+    /// <param name="kubeconfig">Path of the kubeconfig.</param>
+    /// <param name="extra">More arguments.</param>
+    /// <returns>The running operator.</returns>
+    public static async Task<OperatorProcess> StartAsync(string kubeconfig, params string[] extra)
+    {
+        var port = AgentProcess.FreePort();
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in new[] { OperatorDll, "--listen", $"127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}" }.Concat(extra))
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["KUBECONFIG"] = kubeconfig;
+        var process = Process.Start(start)!;
+        var output = new StringBuilder();
+        process.OutputDataReceived += (_, e) => Append(output, e.Data);
+        process.ErrorDataReceived += (_, e) => Append(output, e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var running = new OperatorProcess(process, output, port);
+        try
+        {
+            using var http = new HttpClient();
+            await Eventually.UntilAsync(async () =>
+            {
+                if (process.HasExited)
+                {
+                    throw new InvalidOperationException($"the operator exited with {process.ExitCode}: {running.Output}");
+                }
+
+                try
+                {
+                    return await http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/readyz")).ConfigureAwait(false) == "ok";
+                }
+                catch (HttpRequestException)
+                {
+                    return false;
+                }
+            }, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+        }
+        catch
+        {
+            await running.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return running;
+    }
+
+    /// <summary>Kills the operator at once (SIGKILL), as a crash would.</summary>
+    /// <returns>A task that completes when it has exited.</returns>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+
+        await _process.WaitForExitAsync().ConfigureAwait(false);
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync().ConfigureAwait(false);
+        _process.Dispose();
+    }
+
+    private static void Append(StringBuilder output, string? line)
+    {
+        if (line is not null)
+        {
+            lock (output)
+            {
+                output.AppendLine(line);
+            }
+        }
+    }
+}
