@@ -71,4 +71,149 @@ public sealed class DeploymentTests
             Assert.Equal("[]", JsonNode.Parse(leases)!.ToJsonString());
         }
     }
+
+    [Fact]
+    public async Task TheCheapestProviderTakesEveryReplica_UnlessPlacementRulesItOut_AndStatusSaysWhy()
+    {
+        await using var world = await OperatorWorld.StartStaticAsync(Fleet);
+        var anywhere = OperatorWorld.WebServiceExample("anywhere");
+        anywhere.Spec.Replicas = 2;
+        anywhere.Spec.Placement.MaxReplicasPerProvider = null;
+        var central = OperatorWorld.WebServiceExample("central");
+        central.Spec.Replicas = 1;
+        central.Spec.Placement.MaxReplicasPerProvider = null;
+        central.Spec.Placement.Regions = ["eu-central", "us-east"];
+        await world.CreateAsync(anywhere);
+        await world.CreateAsync(central);
+
+        var first = await world.WaitAsync("anywhere", d => d.Status?.Phase == DeploymentPhase.Running);
+        Assert.Equal("provider-a", first.Status!.Providers);
+        Assert.Equal(2, Assert.Single(first.Status.Decision!.Chosen!).Replicas);
+        Assert.All(first.Status.Decision.Rejected!, r => Assert.Equal("NotNeeded", r.Reason));
+
+        var second = await world.WaitAsync("central", d => d.Status?.Phase == DeploymentPhase.Running);
+        Assert.Equal("provider-b", second.Status!.Providers);
+        var cheapest = Assert.Single(second.Status.Decision!.Rejected!, r => r.Provider == "provider-a");
+        Assert.Equal("RegionNotAllowed", cheapest.Reason);
+        Assert.Contains("eu-west", cheapest.Message, StringComparison.Ordinal);
+        Assert.Equal("0.0125", cheapest.PricePerHour);
+        var pods = (await world.Kube.CoreV1.ListNamespacedPodAsync("default", labelSelector: $"depin.dev/deployment=central")).Items;
+        Assert.Equal("provider-b", Assert.Single(pods).Metadata.Labels["depin.dev/provider"]);
+    }
+
+    [Fact]
+    public async Task WithNoAcceptableBid_TheDeploymentWaits_SayingWhy_AndLeasesOnceTheSpecAllows()
+    {
+        await using var world = await OperatorWorld.StartStaticAsync(Fleet);
+        var deployment = OperatorWorld.WebServiceExample("nowhere");
+        deployment.Spec.Replicas = 1;
+        deployment.Spec.Placement.Regions = ["ap-south"];
+        await world.CreateAsync(deployment);
+
+        var pending = await world.WaitAsync("nowhere", d => d.Status?.Decision?.Outcome == AuctionOutcomeKind.NoAcceptableBid);
+        Assert.Equal(DeploymentPhase.Pending, pending.Status!.Phase);
+        var leased = Assert.Single(pending.Status.Conditions!, c => c.Type == "Leased");
+        Assert.Equal(("False", "NoAcceptableBid"), (leased.Status, leased.Reason));
+        Assert.Contains("0 of 1 replicas could be placed; the cheapest rejected bid, 0.0125 per hour from provider-a, was rejected: RegionNotAllowed", leased.Message, StringComparison.Ordinal);
+        Assert.Equal(3, pending.Status.Decision!.Rejected!.Count(r => r.Reason == "RegionNotAllowed"));
+        Assert.Empty(await world.LeasesAsync());
+
+        // A bid above the ceiling is never made: agents do not quote it.
+        await world.Kube.CustomObjects.PatchNamespacedCustomObjectAsync(new V1Patch("""{"spec":{"placement":{"regions":["eu-west"]},"bidding":{"maxPricePerHour":"0.01"}}}""", V1Patch.PatchType.MergePatch), "depin.dev", "v1alpha1", "default", "depindeployments", "nowhere");
+        var unquoted = await world.WaitAsync("nowhere", d => d.Status?.Order?.Attempt == 2 && d.Status.Decision?.OrderId == d.Status.Order.Id);
+        Assert.StartsWith("no bids were received", unquoted.Status!.Decision!.Message, StringComparison.Ordinal);
+
+        // Changing the spec starts a new round at once, without waiting out the backoff.
+        await world.Kube.CustomObjects.PatchNamespacedCustomObjectAsync(new V1Patch("""{"spec":{"bidding":{"maxPricePerHour":"0.02"}}}""", V1Patch.PatchType.MergePatch), "depin.dev", "v1alpha1", "default", "depindeployments", "nowhere");
+        var running = await world.WaitAsync("nowhere", d => d.Status?.Phase == DeploymentPhase.Running);
+        Assert.Equal("provider-a", running.Status!.Providers);
+        Assert.Equal(3, running.Status.Order!.Attempt);
+    }
+
+    [Theory]
+    [InlineData("secret-env", "SecretsNotAllowed", "spec.template.spec.containers[0].env[1] (TOKEN).valueFrom.secretKeyRef")]
+    [InlineData("reserved-label", "ReservedLabel", "spec.template.metadata.labels: depin.dev/slot")]
+    [InlineData("probe", "InvalidSpec", "spec.sla.probe.timeoutSeconds (3) must not exceed periodSeconds (2)")]
+    [InlineData("precision", "InvalidAmount", "spec.bidding.maxPricePerHour: \"0.0000001\" has more than 6 decimal places")]
+    [InlineData("config-volume", "UnsupportedVolume", "spec.template.spec.volumes[0] (config)")]
+    public async Task AnInvalidSpec_EndsStalled_NamingTheField_AndPostsNoOrder(string variant, string reason, string field)
+    {
+        await using var world = await OperatorWorld.StartStaticAsync(Fleet[0]);
+        var deployment = OperatorWorld.WebServiceExample("invalid");
+        var container = deployment.Spec.Template.Spec.Containers[0];
+        switch (variant)
+        {
+            case "secret-env":
+                container.Env = [new V1EnvVar { Name = "PLAIN", Value = "x" }, new V1EnvVar { Name = "TOKEN", ValueFrom = new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Key = "token", Name = "api" } } }];
+                break;
+            case "reserved-label":
+                deployment.Spec.Template.Metadata.Labels["depin.dev/slot"] = "7";
+                break;
+            case "probe":
+                deployment.Spec.Sla!.Probe!.TimeoutSeconds = 3;
+                break;
+            case "precision":
+                deployment.Spec.Bidding.MaxPricePerHour = "0.0000001";
+                break;
+            case "config-volume":
+                deployment.Spec.Template.Spec.Volumes = [new V1Volume { Name = "config", ConfigMap = new V1ConfigMapVolumeSource { Name = "settings" } }];
+                break;
+        }
+
+        await world.CreateAsync(deployment);
+        var stalled = await world.WaitAsync("invalid", d => d.Status?.Conditions?.Any(c => c.Type == "Stalled") == true);
+        var condition = Assert.Single(stalled.Status!.Conditions!, c => c.Type == "Stalled");
+        Assert.Equal(("True", reason), (condition.Status, condition.Reason));
+        Assert.StartsWith(field, condition.Message, StringComparison.Ordinal);
+        Assert.Equal(DeploymentPhase.Failed, stalled.Status.Phase);
+        Assert.Null(stalled.Status.Order);
+        Assert.Contains(stalled.Status.Conditions!, c => c.Type == "Ready" && c.Status == "False");
+        Assert.DoesNotContain(stalled.Status.Conditions!, c => c.Type == "Reconciling");
+    }
+
+    [Fact]
+    public async Task ConfigMapsAreResolved_ScalingFollowsReplicas_AndTemplateChangesRollOnePodAtATime()
+    {
+        await using var world = await OperatorWorld.StartStaticAsync(Fleet);
+        await world.Kube.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "settings" }, Data = new Dictionary<string, string> { ["greeting"] = "from-a-configmap" } }, "default");
+        var deployment = OperatorWorld.WebServiceExample("rolling");
+        deployment.Spec.Replicas = 2;
+        deployment.Spec.Placement.MaxReplicasPerProvider = 1;
+        var container = deployment.Spec.Template.Spec.Containers[0];
+        container.Env =
+        [
+            new V1EnvVar { Name = "GREETING", ValueFrom = new V1EnvVarSource { ConfigMapKeyRef = new V1ConfigMapKeySelector { Key = "greeting", Name = "settings" } } },
+            new V1EnvVar { Name = "POD", ValueFrom = new V1EnvVarSource { FieldRef = new V1ObjectFieldSelector { FieldPath = "metadata.name" } } },
+        ];
+        await world.CreateAsync(deployment);
+        await world.WaitAsync("rolling", d => d.Status?.Phase == DeploymentPhase.Running);
+        using var http = new HttpClient();
+        foreach (var pod in (await world.Kube.CoreV1.ListNamespacedPodAsync("default", labelSelector: "depin.dev/deployment=rolling")).Items)
+        {
+            var port = pod.Metadata.Annotations["depin.dev/host-ports"].Split('=')[1];
+            Assert.Equal("from-a-configmap", await http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/env/GREETING")));
+            Assert.Equal(pod.Metadata.Name, await http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/env/POD")));
+        }
+
+        // A template change replaces the pods one at a time: never fewer than one Ready.
+        var before = (await world.Kube.CoreV1.ListNamespacedPodAsync("default", labelSelector: "depin.dev/deployment=rolling")).Items.Select(p => p.Metadata.Name).ToHashSet();
+        await world.Kube.CustomObjects.PatchNamespacedCustomObjectAsync(new V1Patch("""{"spec":{"template":{"metadata":{"annotations":{"revision":"2"}}}}}""", V1Patch.PatchType.MergePatch), "depin.dev", "v1alpha1", "default", "depindeployments", "rolling");
+        var fewestReady = int.MaxValue;
+        await world.UntilAsync(async () =>
+        {
+            var pods = (await world.Kube.CoreV1.ListNamespacedPodAsync("default", labelSelector: "depin.dev/deployment=rolling")).Items;
+            fewestReady = Math.Min(fewestReady, pods.Count(p => p.Metadata.DeletionTimestamp is null && p.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true));
+            return pods.Count == 2 && pods.All(p => !before.Contains(p.Metadata.Name) && p.Metadata.Annotations?.ContainsKey("revision") == true && p.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true);
+        }, "the rolling update");
+        Assert.True(fewestReady >= 1, $"the rolling update left {fewestReady} pods Ready");
+
+        // Scaling up auctions the missing replica; scaling down releases a whole lease.
+        await world.KubectlAsync("scale", "dpd/rolling", "--replicas=3");
+        var three = await world.WaitAsync("rolling", d => d.Status?.Phase == DeploymentPhase.Running && d.Status.ReadyReplicas == 3);
+        Assert.Equal(3, three.Status!.Leases!.Count(l => l.State == LeaseState.Active));
+        await world.KubectlAsync("scale", "dpd/rolling", "--replicas=1");
+        var one = await world.WaitAsync("rolling", d => d.Status?.Phase == DeploymentPhase.Running && d.Status.Replicas == 1 && d.Status.Leases!.Count(l => l.State != LeaseState.Closed) == 1);
+        Assert.Equal(2, one.Status!.Leases!.Count(l => l.State == LeaseState.Closed));
+        Assert.Single(await world.LeasesAsync());
+    }
 }
