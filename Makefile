@@ -76,6 +76,7 @@ bench: tools restore ## Run the benchmarks and print their figures (see docs/ben
 	$(DOTNET) run -c Release --project hack/bench/LocalKubeBench
 	$(DOTNET) run -c Release --project hack/bench/EthereumBench
 	$(DOTNET) run -c Release --project hack/bench/AgentBench
+	$(DOTNET) run -c Release --project hack/bench/OperatorBench
 
 .PHONY: clean
 clean: ## Remove build output, test results and installed tools

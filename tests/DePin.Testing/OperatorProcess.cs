@@ -23,6 +23,9 @@ public sealed class OperatorProcess : IAsyncDisposable
     /// <summary>Port of /healthz, /readyz and /metrics.</summary>
     public int Port { get; }
 
+    /// <summary>The process id, for reading its memory from /proc.</summary>
+    public int ProcessId => _process.Id;
+
     /// <summary>Whether the process has ended.</summary>
     public bool HasExited => _process.HasExited;
 

@@ -75,7 +75,7 @@ public sealed partial class JsonRpcClient : IJsonRpcClient
     public const string SendPipelineName = "ethereum-rpc-send";
 
     private static readonly Meter Meter = new("DePin.Ethereum.Rpc");
-    private static readonly Histogram<double> Calls = Meter.CreateHistogram<double>("depin_ethereum_rpc_duration_seconds", "s", "JSON-RPC calls by method and outcome, each attempt counted.");
+    private static readonly Histogram<double> Calls = Meter.CreateHistogram<double>("depin_ethereum_rpc_duration_seconds", "s", "JSON-RPC calls by method and outcome, each attempt counted.", tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] });
 
     private static readonly HashSet<string> ReadMethods = new(StringComparer.Ordinal)
     {

@@ -47,7 +47,7 @@ internal sealed partial class LeaseReconciler(
     /// <summary>Time a deleted lease waits for its pods to go from the provider before it is closed regardless.</summary>
     public static readonly TimeSpan PodRemovalGrace = TimeSpan.FromSeconds(30);
 
-    private static readonly TimeSpan HeartbeatPeriod = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan HeartbeatPeriod = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan HeartbeatTimeout = TimeSpan.FromSeconds(3);
     private static readonly TimeSpan CounterFlush = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan OrphanSweep = TimeSpan.FromSeconds(60);

@@ -24,7 +24,7 @@ public sealed partial class Controller<T> : IController
 {
     private static readonly Meter Meter = new("DePin.Runtime.Controller");
     private static readonly Counter<long> Reconciles = Meter.CreateCounter<long>("depin_controller_reconcile_total", description: "Reconciles by controller and result: success, requeue, conflict, error.");
-    private static readonly Histogram<double> Duration = Meter.CreateHistogram<double>("depin_controller_reconcile_duration_seconds", "s", "Time one reconcile takes.");
+    private static readonly Histogram<double> Duration = Meter.CreateHistogram<double>("depin_controller_reconcile_duration_seconds", "s", "Time one reconcile takes.", tags: null, advice: DePin.Runtime.Hosting.MetricAdvice.Seconds);
 
     private readonly Informer<T> _informer;
     private readonly IResourceApi<T> _api;

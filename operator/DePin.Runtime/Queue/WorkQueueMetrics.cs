@@ -8,7 +8,7 @@ internal static class WorkQueueMetrics
     internal static readonly Meter Meter = new("DePin.Runtime.WorkQueue");
     internal static readonly Counter<long> Adds = Meter.CreateCounter<long>("depin_workqueue_adds_total", description: "Keys added to work queues.");
     internal static readonly Counter<long> Retries = Meter.CreateCounter<long>("depin_workqueue_retries_total", description: "Keys requeued after a failure.");
-    internal static readonly Histogram<double> QueueLatency = Meter.CreateHistogram<double>("depin_workqueue_queue_duration_seconds", "s", "Time keys wait in the queue before a worker takes them.");
+    internal static readonly Histogram<double> QueueLatency = Meter.CreateHistogram<double>("depin_workqueue_queue_duration_seconds", "s", "Time keys wait in the queue before a worker takes them.", tags: null, advice: DePin.Runtime.Hosting.MetricAdvice.Seconds);
 
     private static readonly Lock Lock = new();
     private static readonly List<(string Name, Func<int> Depth, Func<TimeSpan> Longest)> Queues = [];

@@ -30,7 +30,7 @@ public sealed class KubernetesApiResilience : DelegatingHandler
     public const string PipelineName = "kubernetes-api";
 
     private static readonly Meter Meter = new("DePin.Runtime.KubernetesApi");
-    private static readonly Histogram<double> Requests = Meter.CreateHistogram<double>("depin_kubernetes_api_request_duration_seconds", "s", "Kubernetes API requests by verb and status code, retries included as separate requests.");
+    private static readonly Histogram<double> Requests = Meter.CreateHistogram<double>("depin_kubernetes_api_request_duration_seconds", "s", "Kubernetes API requests by verb and status code, retries included as separate requests.", tags: null, advice: DePin.Runtime.Hosting.MetricAdvice.Seconds);
 
     private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
 
