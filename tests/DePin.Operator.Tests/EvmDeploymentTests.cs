@@ -117,6 +117,37 @@ public sealed class EvmDeploymentTests
         Assert.Empty((await world.Kube.CoreV1.ListNodeAsync(labelSelector: "type=virtual-kubelet")).Items);
     }
 
+    [AnvilFact]
+    public async Task EscrowIsToppedUpBeforeItRunsDry_NeverBeyondTheDailyBudget()
+    {
+        await using var world = await OperatorWorld.StartEvmAsync(Fleet[0]);
+        var chain = world.Chain!;
+        var deployment = OperatorWorld.WebServiceExample("topped", "depin-evm");
+        deployment.Spec.Replicas = 1;
+        deployment.Spec.Placement.MaxReplicasPerProvider = null;
+        deployment.Spec.Bidding.LeaseHours = 4;
+        deployment.Spec.Bidding.AutoTopUp = true;
+        deployment.Spec.Bidding.Budget = new BudgetSpec { MaxSpendPerDay = "0.03" };
+        await world.CreateAsync(deployment);
+        await world.WaitAsync("topped", d => d.Status?.Phase == DeploymentPhase.Running, TimeSpan.FromSeconds(90));
+        var leaseId = BigInteger.Parse(Assert.Single(await world.LeasesAsync()).Spec.LeaseId, System.Globalization.CultureInfo.InvariantCulture);
+
+        // 0.05 per hour for 4 hours went in; the provider takes 0.0125 per hour, so 15.5 hours leave less than one.
+        Assert.Equal(200_000, (long)(await chain.Market.GetLeaseAsync(leaseId)).Deposited);
+        await chain.AdvanceAsync(15 * 3600 + 1800);
+        await world.UntilAsync(async () => (await chain.Market.GetLeaseAsync(leaseId)).Deposited > 200_000, "a top-up", TimeSpan.FromSeconds(60));
+
+        // Topping up to the 4-hour horizon would take 0.04375; the budget allows 0.03 in any 24 hours.
+        Assert.Equal(230_000, (long)(await chain.Market.GetLeaseAsync(leaseId)).Deposited);
+        var lease = Assert.Single(await world.LeasesAsync());
+        Assert.Equal("0.03", Assert.Single(lease.Status!.Escrow!.TopUps!).Amount);
+
+        // Low again, but the budget is spent: a Warning says so and nothing more is sent.
+        await chain.AdvanceAsync(2 * 3600 + 1800);
+        await world.UntilAsync(async () => (await world.Kube.CoreV1.ListNamespacedEventAsync("default")).Items.Any(e => e.Reason == "BudgetExhausted"), "the budget warning", TimeSpan.FromSeconds(60));
+        Assert.Equal(230_000, (long)(await chain.Market.GetLeaseAsync(leaseId)).Deposited);
+    }
+
     private static Task KillSoonAsync(OperatorWorld world, Random random, ref int kills)
     {
         kills++;

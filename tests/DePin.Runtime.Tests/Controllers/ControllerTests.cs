@@ -79,6 +79,24 @@ public sealed class ControllerTests : LocalKubeTest
     }
 
     [Fact]
+    public async Task WithoutAFinalizer_AResourceHeldInDeletion_GoesToFinalize_AndNothingIsReleased()
+    {
+        // As a pod waits for its kubelet: a reconciler that holds no finalizer still acts on the deletion.
+        var reconciler = new ScriptedReconciler(_ => ReconcileResult.Done);
+        Start(reconciler);
+        var lease = KubeFixture.Lease("held-by-another");
+        lease.Metadata.Finalizers = ["example.com/another"];
+        lease = await Kube.CreateAsync(lease);
+        await Eventually.UntilAsync(() => reconciler.Attempts == 1);
+
+        await Kube.DeleteAsync(lease);
+        await Eventually.UntilAsync(() => reconciler.Finalizations >= 1);
+        var stored = Assert.Single(await Kube.ListAsync());
+        Assert.Equal(["example.com/another"], stored.Metadata.Finalizers);
+        Assert.Equal(1, reconciler.Attempts);
+    }
+
+    [Fact]
     public async Task Conflict_IsRetriedAtOnce_WithoutAnErrorLog()
     {
         var conflicted = false;
