@@ -216,4 +216,38 @@ public sealed class DeploymentTests
         Assert.Equal(2, one.Status!.Leases!.Count(l => l.State == LeaseState.Closed));
         Assert.Single(await world.LeasesAsync());
     }
+
+    [Fact]
+    public async Task APodThatVanishesOnEitherSide_IsMadeAgain()
+    {
+        await using var world = await OperatorWorld.StartStaticAsync(Fleet[0]);
+        var deployment = OperatorWorld.WebServiceExample("phoenix");
+        deployment.Spec.Replicas = 1;
+        deployment.Spec.Placement.MaxReplicasPerProvider = null;
+        await world.CreateAsync(deployment);
+        await world.WaitAsync("phoenix", d => d.Status?.Phase == DeploymentPhase.Running);
+        var agent = world.Fleet.Agents[0];
+        var lease = Assert.Single(await world.LeasesAsync()).Spec.LeaseId;
+        var pod = Assert.Single((await world.Kube.CoreV1.ListNamespacedPodAsync("default", labelSelector: "depin.dev/deployment=phoenix")).Items);
+
+        // Gone on the provider (its host rebooted, say): sent again, under the same name.
+        var first = await agent.SendAsync(HttpMethod.Get, $"v1/leases/{lease}/pods/{pod.Metadata.Name}");
+        await agent.SendAsync(HttpMethod.Delete, $"v1/leases/{lease}/pods/{pod.Metadata.Name}");
+        await world.UntilAsync(async () =>
+        {
+            var list = JsonNode.Parse(await agent.Http.GetStringAsync($"v1/leases/{lease}/pods"))!["items"]!.AsArray();
+            return list.Count == 1 && (string?)list[0]!["metadata"]!["uid"] != (string?)first["metadata"]!["uid"] && (string?)list[0]!["status"]!["phase"] == "Running";
+        }, "the pod sent again", TimeSpan.FromSeconds(60));
+
+        // Gone from the cluster, with no grace period: the deployment makes it again, and the provider runs one pod, not two.
+        await world.Kube.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, "default", new V1DeleteOptions { GracePeriodSeconds = 0 });
+        V1Pod? again = null;
+        await world.UntilAsync(async () =>
+        {
+            again = (await world.Kube.CoreV1.ListNamespacedPodAsync("default", labelSelector: "depin.dev/deployment=phoenix")).Items.SingleOrDefault(p => p.Metadata.Uid != pod.Metadata.Uid);
+            var remotes = JsonNode.Parse(await agent.Http.GetStringAsync($"v1/leases/{lease}/pods"))!["items"]!.AsArray();
+            return again?.Status?.Phase == "Running" && remotes.Count == 1 && (string?)remotes[0]!["metadata"]!["labels"]!["depin.dev/pod-uid"] == again.Metadata.Uid && (string?)remotes[0]!["status"]!["phase"] == "Running";
+        }, "a new pod in the cluster, backed by a new pod at the provider");
+        await world.WaitAsync("phoenix", d => d.Status?.Phase == DeploymentPhase.Running && d.Status.ReadyReplicas == 1);
+    }
 }

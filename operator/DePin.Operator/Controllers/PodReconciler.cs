@@ -65,6 +65,13 @@ internal sealed partial class PodReconciler(
         var (client, _) = await ClientAsync(lease, cancellationToken).ConfigureAwait(false);
         var remoteName = Names.RemotePod(resource.Metadata.Name);
         var remote = await client.GetPodAsync(lease.Spec.LeaseId, remoteName, cancellationToken).ConfigureAwait(false);
+        if (remote?["metadata"]?["labels"]?[Names.PodUidLabel]?.GetValue<string>() is { } uid && uid != resource.Metadata.Uid)
+        {
+            // Left over from an earlier pod of the same name (deleted without waiting for the provider): replaced, not adopted.
+            await client.DeletePodAsync(lease.Spec.LeaseId, remoteName, cancellationToken).ConfigureAwait(false);
+            remote = null;
+        }
+
         if (remote is null)
         {
             var deployment = deployments.Cache.Get(ObjectKey.Of(resource.Metadata.NamespaceProperty, lease.Spec.Deployment));

@@ -44,6 +44,9 @@ internal static partial class Names
     /// <summary>On a pod on a provider: where its container ports answer on the provider's host, <c>8080=31001,9090=31002</c>.</summary>
     public const string HostPortsAnnotation = "depin.dev/host-ports";
 
+    /// <summary>On a pod at a provider: the uid of the pod in the cluster it stands for.</summary>
+    public const string PodUidLabel = "depin.dev/pod-uid";
+
     /// <summary>The GPU model of a virtual node.</summary>
     public const string GpuModelLabel = "depin.dev/gpu-model";
 

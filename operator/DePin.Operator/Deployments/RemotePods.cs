@@ -215,7 +215,11 @@ internal static class RemotePods
         {
             ["apiVersion"] = "v1",
             ["kind"] = "Pod",
-            ["metadata"] = new JsonObject { ["name"] = Names.RemotePod(pod.Metadata.Name) },
+            ["metadata"] = new JsonObject
+            {
+                ["name"] = Names.RemotePod(pod.Metadata.Name),
+                ["labels"] = new JsonObject { [Names.PodUidLabel] = pod.Metadata.Uid },
+            },
             ["spec"] = spec,
         };
     }
