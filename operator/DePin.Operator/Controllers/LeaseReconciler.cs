@@ -47,6 +47,9 @@ internal sealed partial class LeaseReconciler(
     /// <summary>Time a deleted lease waits for its pods to go from the provider before it is closed regardless.</summary>
     public static readonly TimeSpan PodRemovalGrace = TimeSpan.FromSeconds(30);
 
+    /// <summary>Failed heartbeats in a row after which a lease is Degraded.</summary>
+    public const int DegradedAfter = 3;
+
     private static readonly TimeSpan HeartbeatPeriod = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan HeartbeatTimeout = TimeSpan.FromSeconds(3);
     private static readonly TimeSpan CounterFlush = TimeSpan.FromSeconds(30);
@@ -116,8 +119,9 @@ internal sealed partial class LeaseReconciler(
 
         var state = closed ? LeaseState.Closed
             : alive ? LeaseState.Active
-            : measured.Ok == 0 && measured.Failed < 3 ? LeaseState.Pending
-            : LeaseState.Degraded;
+            : measured.Consecutive >= DegradedAfter ? LeaseState.Degraded
+            : resource.Status?.State is LeaseState.Active or LeaseState.Degraded ? resource.Status.State.Value
+            : LeaseState.Pending;
         status.State = state;
         Conditions.Set(conditions, ConditionTypes.Ready, alive && !closed ? "True" : "False", closed ? "LeaseClosed" : alive ? "HeartbeatVerified" : "HeartbeatFailed", closed ? "the lease is closed on the marketplace" : alive ? $"virtual node {nodeName} is Ready" : problem!, resource.Metadata.Generation, now);
         Conditions.Set(conditions, ConditionTypes.SlaHealthy, state == LeaseState.Degraded ? "False" : state == LeaseState.Active ? "True" : "Unknown", state switch
