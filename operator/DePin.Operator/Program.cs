@@ -3,6 +3,7 @@ using DePin.Api.V1Alpha1;
 using DePin.Operator;
 using DePin.Operator.Controllers;
 using DePin.Operator.Deployments;
+using DePin.Operator.Health;
 using DePin.Operator.Marketplaces;
 using DePin.Runtime.Controllers;
 using DePin.Runtime.Events;
@@ -58,6 +59,7 @@ catch (Exception e) when (e is k8s.Exceptions.KubeConfigException or IOException
     return 2;
 }
 
+const string UidIndex = "uid";
 var builder = WebApplication.CreateSlimBuilder();
 builder.Logging.AddSimpleConsole(console => console.SingleLine = true);
 builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
@@ -73,11 +75,16 @@ services.AddSingleton(provider => new EventRecorder(provider.GetRequiredService<
 AddInformer(services, "depinmarketplaces", kube => ResourceApi.Custom<DePinMarketplace>(kube));
 AddInformer(services, "depindeployments", kube => ResourceApi.Custom<DePinDeployment>(kube));
 AddInformer(services, "depinleases", kube => ResourceApi.Custom<DePinLease>(kube), informer =>
-    informer.Cache.AddIndex(PodReconciler.LeaseNodeIndex, lease => [Names.Node(lease.Spec.Marketplace, lease.Spec.LeaseId)]));
+{
+    informer.Cache.AddIndex(PodReconciler.LeaseNodeIndex, lease => [Names.Node(lease.Spec.Marketplace, lease.Spec.LeaseId)]);
+    informer.Cache.AddIndex(UidIndex, lease => [lease.Metadata.Uid]);
+});
 
 // Only the operator's own pods and virtual nodes are cached, however big the cluster.
 AddInformer(services, "pods", kube => ResourceApi.Pods(kube, Names.DeploymentUidLabel), informer => informer.Cache.AddNodeNameIndex());
 AddInformer(services, "nodes", kube => ResourceApi.Nodes(kube, Names.LeaseLabel));
+services.AddSingleton<LeaseHealthRegistry>();
+services.AddSingleton<LeaseMonitor>();
 services.AddSingleton<MarketplaceReconciler>();
 services.AddSingleton<DeploymentReconciler>();
 services.AddSingleton<LeaseReconciler>();
@@ -112,8 +119,22 @@ services.AddHostedService(provider =>
             deploymentController.Watch(leases, change => Owners(change.Item));
             deploymentController.Watch(pods, change => Owners(change.Item));
             var leaseController = Build(leases, provider.GetRequiredService<LeaseReconciler>(), "depinlease.node");
+
+            // A lease whose health changes is reconciled at once, and so is its deployment, which moves the replicas.
+            leaseController.Track(provider.GetRequiredService<LeaseHealthRegistry>().Subscribe(uid =>
+            {
+                foreach (var lease in leases.Cache.ByIndex(UidIndex, uid))
+                {
+                    leaseController.Queue.Add(ObjectKey.Of(lease));
+                    foreach (var owner in Owners(lease))
+                    {
+                        deploymentController.Queue.Add(owner);
+                    }
+                }
+            }));
             return
             [
+                provider.GetRequiredService<LeaseMonitor>(),
                 Build(marketplaces, provider.GetRequiredService<MarketplaceReconciler>(), "depinmarketplace.status"),
                 deploymentController,
                 leaseController,
@@ -130,6 +151,7 @@ await app.RunAsync();
 return 0;
 
 // The DePinDeployments an object belongs to, as work-queue keys.
+
 static IEnumerable<string> Owners(IKubernetesObject<V1ObjectMeta> item) =>
     (item.Metadata.OwnerReferences ?? []).Where(o => o.Kind == DePinDeployment.KubeKind).Select(o => ObjectKey.Of(item.Metadata.NamespaceProperty, o.Name));
 

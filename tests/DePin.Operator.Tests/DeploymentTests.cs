@@ -209,8 +209,7 @@ public sealed class DeploymentTests
 
         // Scaling up auctions the missing replica; scaling down releases a whole lease.
         await world.KubectlAsync("scale", "dpd/rolling", "--replicas=3");
-        var three = await world.WaitAsync("rolling", d => d.Status?.Phase == DeploymentPhase.Running && d.Status.ReadyReplicas == 3);
-        Assert.Equal(3, three.Status!.Leases!.Count(l => l.State == LeaseState.Active));
+        await world.WaitAsync("rolling", d => d.Status?.Phase == DeploymentPhase.Running && d.Status.ReadyReplicas == 3 && d.Status.Leases!.Count(l => l.State == LeaseState.Active) == 3);
         await world.KubectlAsync("scale", "dpd/rolling", "--replicas=1");
         var one = await world.WaitAsync("rolling", d => d.Status?.Phase == DeploymentPhase.Running && d.Status.Replicas == 1 && d.Status.Leases!.Count(l => l.State != LeaseState.Closed) == 1);
         Assert.Equal(2, one.Status!.Leases!.Count(l => l.State == LeaseState.Closed));

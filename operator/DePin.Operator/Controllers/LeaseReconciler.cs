@@ -1,15 +1,14 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Numerics;
 using System.Text.Json;
 using DePin.Api;
 using DePin.Api.V1Alpha1;
-using DePin.Ethereum;
 using DePin.Ethereum.Rpc;
 using DePin.Marketplace;
 using DePin.Operator.Deployments;
+using DePin.Operator.Health;
 using DePin.Operator.Marketplaces;
 using DePin.Runtime.Controllers;
 using DePin.Runtime.Events;
@@ -36,6 +35,7 @@ internal sealed partial class LeaseReconciler(
     Informer<V1Node> nodes,
     Informer<V1Pod> pods,
     StatusWriter<DePinLease> statusWriter,
+    LeaseHealthRegistry health,
     HttpClient http,
     EventRecorder events,
     TimeProvider time,
@@ -47,15 +47,12 @@ internal sealed partial class LeaseReconciler(
     /// <summary>Time a deleted lease waits for its pods to go from the provider before it is closed regardless.</summary>
     public static readonly TimeSpan PodRemovalGrace = TimeSpan.FromSeconds(30);
 
-    /// <summary>Failed heartbeats in a row after which a lease is Degraded.</summary>
-    public const int DegradedAfter = 3;
-
-    private static readonly TimeSpan HeartbeatPeriod = TimeSpan.FromSeconds(10);
-    private static readonly TimeSpan HeartbeatTimeout = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan Period = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan CounterFlush = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan OrphanSweep = TimeSpan.FromSeconds(60);
 
-    private readonly ConcurrentDictionary<string, Measurements> _measurements = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _flushed = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _swept = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _budgets = new(StringComparer.Ordinal);
 
     public string? Finalizer => Names.LeaseFinalizer;
@@ -82,9 +79,15 @@ internal sealed partial class LeaseReconciler(
         status.NodeName = nodeName;
         status.ObservedGeneration = resource.Metadata.Generation;
 
-        // The provider's signed heartbeat decides the node's health; nothing else renews its Lease.
-        var measured = _measurements.GetOrAdd(resource.Metadata.Uid, _ => Measurements.From(resource.Status?.Sla));
-        var (alive, problem) = await HeartbeatAsync(resource, market, measured, cancellationToken).ConfigureAwait(false);
+        // The provider's signed heartbeat, as the lease monitor follows it, decides the node's health; nothing else renews its Lease.
+        var measured = health.GetOrAdd(resource);
+        var alive = measured.State == HealthState.Healthy && measured.LastHeartbeat is { } beat && now - beat < TimeSpan.FromSeconds(NodeLeaseSeconds / 2);
+        var problem = measured.State switch
+        {
+            HealthState.Unhealthy => $"{measured.Reason}: {measured.Message}",
+            HealthState.Unknown => "waiting for the provider's first signed heartbeat",
+            _ => alive ? null : "no recent signed heartbeat",
+        };
         if (alive)
         {
             await RenewNodeLeaseAsync(nodeName, node.Metadata.Uid, now, cancellationToken).ConfigureAwait(false);
@@ -114,29 +117,32 @@ internal sealed partial class LeaseReconciler(
 
         if (alive && !closed)
         {
-            await SweepOrphansAsync(resource, market, nodeName, measured, now, cancellationToken).ConfigureAwait(false);
+            await SweepOrphansAsync(resource, market, nodeName, now, cancellationToken).ConfigureAwait(false);
         }
 
         var state = closed ? LeaseState.Closed
-            : alive ? LeaseState.Active
-            : measured.Consecutive >= DegradedAfter ? LeaseState.Degraded
-            : resource.Status?.State is LeaseState.Active or LeaseState.Degraded ? resource.Status.State.Value
-            : LeaseState.Pending;
+            : measured.State switch
+            {
+                HealthState.Healthy => LeaseState.Active,
+                HealthState.Unhealthy => LeaseState.Degraded,
+                _ => LeaseState.Pending,
+            };
         status.State = state;
-        Conditions.Set(conditions, ConditionTypes.Ready, alive && !closed ? "True" : "False", closed ? "LeaseClosed" : alive ? "HeartbeatVerified" : "HeartbeatFailed", closed ? "the lease is closed on the marketplace" : alive ? $"virtual node {nodeName} is Ready" : problem!, resource.Metadata.Generation, now);
+        Conditions.Set(conditions, ConditionTypes.Ready, alive && !closed ? "True" : "False", closed ? "LeaseClosed" : alive ? "HeartbeatVerified" : measured.Reason ?? "NotMeasured", closed ? "the lease is closed on the marketplace" : alive ? $"virtual node {nodeName} is Ready" : problem!, resource.Metadata.Generation, now);
         Conditions.Set(conditions, ConditionTypes.SlaHealthy, state == LeaseState.Degraded ? "False" : state == LeaseState.Active ? "True" : "Unknown", state switch
         {
-            LeaseState.Degraded => "HeartbeatFailed",
-            LeaseState.Active => "HeartbeatVerified",
+            LeaseState.Degraded => measured.Reason ?? "SLAFailed",
+            LeaseState.Active => "ProbesPassing",
             _ => "NotMeasured",
-        }, $"{measured.Consecutive} failed heartbeats in a row", resource.Metadata.Generation, now);
+        }, state == LeaseState.Degraded ? measured.Message ?? "" : state == LeaseState.Active ? "the heartbeat verifies and the probes pass" : "not measured yet", resource.Metadata.Generation, now);
 
         // The counters change every round; they are written when something else changes, or every 30 s.
-        var flush = now - measured.Flushed >= CounterFlush || resource.Status?.State != state || resource.Status?.NodeName != nodeName;
+        var flushed = _flushed.GetValueOrDefault(resource.Metadata.Uid);
+        var flush = now - flushed >= CounterFlush || resource.Status?.State != state || resource.Status?.NodeName != nodeName;
         status.Sla = flush || resource.Status?.Sla is null ? measured.ToStatus() : resource.Status.Sla;
         if (await statusWriter.WriteAsync(resource, status, cancellationToken).ConfigureAwait(false) is not null && flush)
         {
-            measured.Flushed = now;
+            _flushed[resource.Metadata.Uid] = now;
         }
 
         if (resource.Status?.State != state && state is LeaseState.Active or LeaseState.Degraded or LeaseState.Closed)
@@ -149,7 +155,7 @@ internal sealed partial class LeaseReconciler(
             }, state == LeaseState.Active ? $"virtual node {nodeName} is Ready" : problem ?? "the lease was closed on the marketplace", cancellationToken).ConfigureAwait(false);
         }
 
-        return ReconcileResult.After(HeartbeatPeriod);
+        return ReconcileResult.After(Period);
     }
 
     public async Task<ReconcileResult> FinalizeAsync(DePinLease resource, CancellationToken cancellationToken)
@@ -207,34 +213,10 @@ internal sealed partial class LeaseReconciler(
         }
 
         await DeleteNodeAsync(nodeName, cancellationToken).ConfigureAwait(false);
-        _measurements.TryRemove(resource.Metadata.Uid, out _);
+        _flushed.TryRemove(resource.Metadata.Uid, out _);
+        _swept.TryRemove(resource.Metadata.Uid, out _);
+        health.Forget(resource.Metadata.Uid);
         return ReconcileResult.Done;
-    }
-
-    private async Task<(bool Alive, string? Problem)> HeartbeatAsync(DePinLease lease, ConnectedMarketplace market, Measurements measured, CancellationToken cancellationToken)
-    {
-        var now = time.GetUtcNow();
-        if (lease.Spec.Provider.Address is not { } text)
-        {
-            measured.Record(false, null, now);
-            return (false, $"provider {lease.Spec.Provider.Id} has no address to check its heartbeat signature against");
-        }
-
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(HeartbeatTimeout);
-        var started = Stopwatch.GetTimestamp();
-        try
-        {
-            var client = new AgentClient(http, new Uri(lease.Spec.Provider.Endpoint), MarketplaceConnector.Credentials(market, lease.Spec.Provider.Id), time);
-            var beat = await client.HeartbeatAsync(Address.Parse(text), timeout.Token).ConfigureAwait(false);
-            measured.Record(true, Stopwatch.GetElapsedTime(started).TotalMilliseconds, now);
-            return (true, null);
-        }
-        catch (Exception e) when (e is AgentRequestFailedException or HttpRequestException or JsonException or FormatException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
-        {
-            measured.Record(false, null, now);
-            return (false, e is OperationCanceledException ? $"the heartbeat of {lease.Spec.Provider.Id} did not answer within {HeartbeatTimeout.TotalSeconds:0} s" : $"the heartbeat of {lease.Spec.Provider.Id} failed: {e.Message}");
-        }
     }
 
     private async Task<V1Node> CreateNodeAsync(DePinLease lease, string nodeName, CancellationToken cancellationToken)
@@ -475,29 +457,22 @@ internal sealed partial class LeaseReconciler(
 
     // Pods the provider runs for the lease that no pod in the cluster stands for any more (deleted with
     // a zero grace period, or while the operator was down) are removed from the provider.
-    private async Task SweepOrphansAsync(DePinLease lease, ConnectedMarketplace market, string nodeName, Measurements measured, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task SweepOrphansAsync(DePinLease lease, ConnectedMarketplace market, string nodeName, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        if (now - measured.Swept < OrphanSweep)
+        if (now - _swept.GetValueOrDefault(lease.Metadata.Uid) < OrphanSweep)
         {
             return;
         }
 
-        measured.Swept = now;
-        var known = pods.Cache.ByIndex(PodIndexes.NodeName, nodeName).Select(p => Names.RemotePod(p.Metadata.Name)).ToHashSet(StringComparer.Ordinal);
+        _swept[lease.Metadata.Uid] = now;
         var client = new AgentClient(http, new Uri(lease.Spec.Provider.Endpoint), MarketplaceConnector.Credentials(market, lease.Spec.Provider.Id), time);
         try
         {
-            foreach (var remote in await client.ListPodsAsync(lease.Spec.LeaseId, cancellationToken).ConfigureAwait(false))
+            // A pod is sent only once the cache holds it, so a pod at the provider that the cache lacks is an orphan.
+            var onNode = pods.Cache.ByIndex(PodIndexes.NodeName, nodeName);
+            if (await PodReconciler.ReclaimAsync(client, lease, onNode, cancellationToken).ConfigureAwait(false) is > 0 and var removed)
             {
-                var name = remote["metadata"]?["name"]?.GetValue<string>();
-                var created = remote["metadata"]?["creationTimestamp"]?.GetValue<DateTime>();
-
-                // A pod sent a moment ago may not be in the cache yet: only pods older than a sweep are orphans.
-                if (name is not null && !known.Contains(name) && created is { } at && now - new DateTimeOffset(DateTime.SpecifyKind(at, DateTimeKind.Utc)) > OrphanSweep)
-                {
-                    await client.DeletePodAsync(lease.Spec.LeaseId, name, cancellationToken).ConfigureAwait(false);
-                    LogOrphanRemoved(logger, name, lease.Spec.LeaseId);
-                }
+                LogOrphansRemoved(logger, removed, lease.Spec.LeaseId);
             }
         }
         catch (Exception e) when (e is AgentRequestFailedException or HttpRequestException)
@@ -512,8 +487,8 @@ internal sealed partial class LeaseReconciler(
     [LoggerMessage(Level = LogLevel.Warning, Message = "lease {Lease}: its marketplace cannot be used yet: {Error}")]
     private static partial void LogMarketplaceUnavailable(ILogger logger, string lease, string error);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "removed pod {Pod} from the provider of lease {LeaseId}: no pod in the cluster stands for it")]
-    private static partial void LogOrphanRemoved(ILogger logger, string pod, string leaseId);
+    [LoggerMessage(Level = LogLevel.Information, Message = "removed {Count} pods from the provider of lease {LeaseId}: no pod in the cluster stands for them")]
+    private static partial void LogOrphansRemoved(ILogger logger, int count, string leaseId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "lease {LeaseId}: listing the provider's pods failed: {Error}")]
     private static partial void LogSweepFailed(ILogger logger, string leaseId, string error);
@@ -521,72 +496,5 @@ internal sealed partial class LeaseReconciler(
     private sealed class CustomList
     {
         public List<DePinLease>? Items { get; set; }
-    }
-
-    // Heartbeat figures of a lease, kept in memory between status writes.
-    private sealed class Measurements
-    {
-        private readonly Queue<double> _latencies = new();
-
-        public long Ok { get; private set; }
-
-        public long Failed { get; private set; }
-
-        public int Consecutive { get; private set; }
-
-        public DateTime? Last { get; private set; }
-
-        public DateTimeOffset Flushed { get; set; }
-
-        public DateTimeOffset Swept { get; set; }
-
-        public static Measurements From(SlaStatus? sla) => new()
-        {
-            Ok = sla?.ProbesOk ?? 0,
-            Failed = sla?.ProbesFailed ?? 0,
-            Consecutive = sla?.ConsecutiveFailures ?? 0,
-            Last = sla?.LastHeartbeat,
-        };
-
-        public void Record(bool ok, double? latencyMs, DateTimeOffset now)
-        {
-            lock (_latencies)
-            {
-                if (ok)
-                {
-                    Ok++;
-                    Consecutive = 0;
-                    Last = now.UtcDateTime;
-                    _latencies.Enqueue(latencyMs ?? 0);
-                    if (_latencies.Count > 100)
-                    {
-                        _latencies.Dequeue();
-                    }
-                }
-                else
-                {
-                    Failed++;
-                    Consecutive++;
-                }
-            }
-        }
-
-        public SlaStatus ToStatus()
-        {
-            lock (_latencies)
-            {
-                var sorted = _latencies.Order().ToList();
-                return new SlaStatus
-                {
-                    ProbesOk = Ok,
-                    ProbesFailed = Failed,
-                    ConsecutiveFailures = Consecutive,
-                    UptimeRatio = Ok + Failed > 0 ? Math.Round((double)Ok / (Ok + Failed), 4) : null,
-                    LatencyP50Ms = sorted.Count > 0 ? Math.Round(sorted[(sorted.Count - 1) / 2], 2) : null,
-                    LatencyP99Ms = sorted.Count > 0 ? Math.Round(sorted[(int)Math.Ceiling(0.99 * sorted.Count) - 1], 2) : null,
-                    LastHeartbeat = Last,
-                };
-            }
-        }
     }
 }

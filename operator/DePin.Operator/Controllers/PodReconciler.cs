@@ -28,6 +28,7 @@ internal sealed partial class PodReconciler(
     Informer<DePinLease> leases,
     Informer<DePinDeployment> deployments,
     IResourceApi<V1Pod> podApi,
+    Informer<V1Pod> pods,
     IEnvironmentSource environment,
     HttpClient http,
     EventRecorder events,
@@ -102,6 +103,12 @@ internal sealed partial class PodReconciler(
             }
             catch (AgentRequestFailedException e) when (e.Status is { } status && (int)status is >= 400 and < 500)
             {
+                if (status == HttpStatusCode.UnprocessableEntity && await ReclaimAsync(client, lease, nodeName, cancellationToken).ConfigureAwait(false) > 0)
+                {
+                    // The lease was full of pods no pod in the cluster stands for (deleted with no grace period): room is made, try again.
+                    return ReconcileResult.After(TimeSpan.FromMilliseconds(100));
+                }
+
                 await MarkWaitingAsync(resource, "ProviderRefused", e.Message, cancellationToken).ConfigureAwait(false);
                 await events.RecordAsync(resource, "Warning", "ProviderRefused", $"{lease.Spec.Provider.Id}: {e.Message}", cancellationToken).ConfigureAwait(false);
                 return ReconcileResult.After(TimeSpan.FromSeconds(30));
@@ -129,8 +136,35 @@ internal sealed partial class PodReconciler(
         return RemoveAsync(resource, matching.Count > 0 ? matching[0] : null, cancellationToken);
     }
 
+    /// <summary>
+    /// Removes the lease's pods at the provider that no pod in the cluster stands for: their pod was
+    /// deleted without waiting for the provider (a forced delete, or while the operator was down).
+    /// </summary>
+    /// <returns>How many were removed.</returns>
+    internal static async Task<int> ReclaimAsync(AgentClient client, DePinLease lease, IReadOnlyList<V1Pod> onNode, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        var known = onNode.ToDictionary(p => Names.RemotePod(p.Metadata.Name), p => p.Metadata.Uid, StringComparer.Ordinal);
+        var removed = 0;
+        foreach (var remote in await client.ListPodsAsync(lease.Spec.LeaseId, cancellationToken).ConfigureAwait(false))
+        {
+            var name = remote["metadata"]?["name"]?.GetValue<string>();
+            var uid = remote["metadata"]?["labels"]?[Names.PodUidLabel]?.GetValue<string>();
+            if (name is not null && (!known.TryGetValue(name, out var expected) || (uid is not null && uid != expected)))
+            {
+                await client.DeletePodAsync(lease.Spec.LeaseId, name, cancellationToken).ConfigureAwait(false);
+                removed++;
+            }
+        }
+
+        return removed;
+    }
+
     private static string Host(DePinLease lease) =>
         Uri.TryCreate(lease.Spec.Provider.Endpoint, UriKind.Absolute, out var endpoint) ? endpoint.Host : "";
+
+    private Task<int> ReclaimAsync(AgentClient client, DePinLease lease, string nodeName, CancellationToken cancellationToken) =>
+        ReclaimAsync(client, lease, pods.Cache.ByIndex(PodIndexes.NodeName, nodeName), cancellationToken);
 
     private async Task<(AgentClient Client, ConnectedMarketplace Market)> ClientAsync(DePinLease lease, CancellationToken cancellationToken)
     {

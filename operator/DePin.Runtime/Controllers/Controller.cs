@@ -81,6 +81,14 @@ public sealed partial class Controller<T> : IController
         }));
     }
 
+    /// <summary>Ends a subscription (to a signal outside the informers) when the controller stops.</summary>
+    /// <param name="subscription">The subscription.</param>
+    public void Track(IDisposable subscription)
+    {
+        ArgumentNullException.ThrowIfNull(subscription);
+        _watches.Add(subscription);
+    }
+
     /// <summary>Reconciles until cancelled, then lets keys in flight finish.</summary>
     /// <param name="cancellationToken">Stops the controller.</param>
     /// <returns>A task that completes when the workers have stopped.</returns>

@@ -1,0 +1,227 @@
+using System.Collections.Concurrent;
+using DePin.Api.V1Alpha1;
+
+namespace DePin.Operator.Health;
+
+/// <summary>Whether a lease's provider meets the SLA.</summary>
+internal enum HealthState
+{
+    /// <summary>Not measured yet: no heartbeat has verified.</summary>
+    Unknown,
+
+    /// <summary>The heartbeat verifies and the probes pass.</summary>
+    Healthy,
+
+    /// <summary>The SLA failed: the replicas must move.</summary>
+    Unhealthy,
+}
+
+/// <summary>
+/// What the probes of one lease have found, shared by the monitor that measures it, the lease
+/// controller that reports it on the virtual node, and the deployment controller that moves replicas.
+/// </summary>
+internal sealed class LeaseHealth
+{
+    private readonly Lock _lock = new();
+    private readonly Queue<double> _latencies = new();
+
+    public HealthState State { get; private set; }
+
+    /// <summary>When the current state began: for Unhealthy, when the failure was detected.</summary>
+    public DateTimeOffset Since { get; private set; }
+
+    /// <summary>When the provider was last seen failing, or null.</summary>
+    public DateTimeOffset? FailedAt { get; private set; }
+
+    /// <summary>CamelCase reason of the last failure: <c>HeartbeatLost</c>, <c>HeartbeatTimeout</c>, <c>ProbeFailed</c>, <c>LatencyTooHigh</c>, <c>PodsFailed</c>.</summary>
+    public string? Reason { get; private set; }
+
+    public string? Message { get; private set; }
+
+    /// <summary>When a signed heartbeat last verified.</summary>
+    public DateTimeOffset? LastHeartbeat { get; private set; }
+
+    public long Ok { get; private set; }
+
+    public long Failed { get; private set; }
+
+    public int Consecutive { get; private set; }
+
+    /// <summary>Rounds passed in a row since the last failure.</summary>
+    public long HealthyRounds { get; private set; }
+
+    public static LeaseHealth From(SlaStatus? sla) => new()
+    {
+        Ok = sla?.ProbesOk ?? 0,
+        Failed = sla?.ProbesFailed ?? 0,
+        LastHeartbeat = sla?.LastHeartbeat is { } at ? new DateTimeOffset(DateTime.SpecifyKind(at, DateTimeKind.Utc)) : null,
+    };
+
+    public void Beat(DateTimeOffset now)
+    {
+        lock (_lock)
+        {
+            LastHeartbeat = now;
+        }
+    }
+
+    /// <summary>Records a probe round; returns true when the state changed.</summary>
+    public bool Round(bool ok, double? latencyMs, string? reason, string? message, int threshold, DateTimeOffset now)
+    {
+        lock (_lock)
+        {
+            if (latencyMs is { } latency)
+            {
+                _latencies.Enqueue(latency);
+                if (_latencies.Count > 100)
+                {
+                    _latencies.Dequeue();
+                }
+            }
+
+            if (ok)
+            {
+                Ok++;
+                Consecutive = 0;
+                HealthyRounds++;
+                return Become(HealthState.Healthy, null, null, now);
+            }
+
+            Failed++;
+            Consecutive++;
+            HealthyRounds = 0;
+            FailedAt = now;
+            Reason = reason;
+            Message = message;
+            return Consecutive >= threshold && Become(HealthState.Unhealthy, reason, message, now);
+        }
+    }
+
+    /// <summary>Marks the lease unhealthy at once (a broken heartbeat stream confirmed by a failed poll).</summary>
+    public bool Fail(string reason, string message, DateTimeOffset now)
+    {
+        lock (_lock)
+        {
+            Failed++;
+            Consecutive++;
+            HealthyRounds = 0;
+            FailedAt = now;
+            Reason = reason;
+            Message = message;
+            return Become(HealthState.Unhealthy, reason, message, now);
+        }
+    }
+
+    /// <summary>The p99 of recent latencies in milliseconds, or null.</summary>
+    public double? P99()
+    {
+        lock (_lock)
+        {
+            return Percentile(0.99);
+        }
+    }
+
+    public SlaStatus ToStatus()
+    {
+        lock (_lock)
+        {
+            return new SlaStatus
+            {
+                ProbesOk = Ok,
+                ProbesFailed = Failed,
+                ConsecutiveFailures = Consecutive,
+                UptimeRatio = Ok + Failed > 0 ? Math.Round((double)Ok / (Ok + Failed), 4) : null,
+                LatencyP50Ms = Percentile(0.5) is { } p50 ? Math.Round(p50, 2) : null,
+                LatencyP99Ms = Percentile(0.99) is { } p99 ? Math.Round(p99, 2) : null,
+                LastHeartbeat = LastHeartbeat?.UtcDateTime,
+            };
+        }
+    }
+
+    private double? Percentile(double quantile)
+    {
+        if (_latencies.Count == 0)
+        {
+            return null;
+        }
+
+        var sorted = _latencies.Order().ToList();
+        return sorted[Math.Max(0, (int)Math.Ceiling(quantile * sorted.Count) - 1)];
+    }
+
+    private bool Become(HealthState state, string? reason, string? message, DateTimeOffset now)
+    {
+        if (State == state)
+        {
+            return false;
+        }
+
+        State = state;
+        Since = now;
+        if (state == HealthState.Healthy)
+        {
+            Reason = null;
+            Message = null;
+        }
+        else
+        {
+            Reason = reason;
+            Message = message;
+        }
+
+        return true;
+    }
+}
+
+/// <summary>The health of every lease, by the lease's uid, and a signal when one changes state.</summary>
+internal sealed class LeaseHealthRegistry
+{
+    private readonly ConcurrentDictionary<string, LeaseHealth> _leases = new(StringComparer.Ordinal);
+    private readonly List<Action<string>> _handlers = [];
+
+    /// <summary>Calls a handler with the lease's uid whenever a lease's state changes, until disposed.</summary>
+    public IDisposable Subscribe(Action<string> handler)
+    {
+        lock (_handlers)
+        {
+            _handlers.Add(handler);
+        }
+
+        return new Subscription(() =>
+        {
+            lock (_handlers)
+            {
+                _handlers.Remove(handler);
+            }
+        });
+    }
+
+    public LeaseHealth GetOrAdd(DePinLease lease)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        return _leases.GetOrAdd(lease.Metadata.Uid, _ => LeaseHealth.From(lease.Status?.Sla));
+    }
+
+    public LeaseHealth? Get(string uid) => _leases.GetValueOrDefault(uid);
+
+    public void Forget(string uid) => _leases.TryRemove(uid, out _);
+
+    public void Notify(string uid)
+    {
+        Action<string>[] handlers;
+        lock (_handlers)
+        {
+            handlers = [.. _handlers];
+        }
+
+        foreach (var handler in handlers)
+        {
+            handler(uid);
+        }
+    }
+
+    private sealed class Subscription(Action dispose) : IDisposable
+    {
+        public void Dispose() => dispose();
+    }
+}

@@ -1,0 +1,374 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Sockets;
+using System.Text.Json;
+using DePin.Api.V1Alpha1;
+using DePin.Ethereum;
+using DePin.Ethereum.Rpc;
+using DePin.Marketplace;
+using DePin.Operator.Deployments;
+using DePin.Operator.Marketplaces;
+using DePin.Runtime.Controllers;
+using DePin.Runtime.Informers;
+using k8s.Models;
+
+namespace DePin.Operator.Health;
+
+/// <summary>
+/// Probes every open lease, all the time. The provider's streamed heartbeat is followed, so a crash
+/// (the connection breaks, and one poll confirms it) is seen at once, and silence longer than
+/// <c>periodSeconds × failureThreshold</c> fails the lease too. Every <c>periodSeconds</c> a round
+/// checks that a heartbeat verified within the timeout (polling one when the stream has been quiet),
+/// runs the workload's <c>sla.probe</c> against each Ready pod through the provider's host and its
+/// host port, checks that the agent reports no pod Failed, and compares the p99 latency with
+/// <c>maxLatencyMs</c>. <c>failureThreshold</c> failed rounds in a row make the lease unhealthy.
+/// </summary>
+internal sealed partial class LeaseMonitor(
+    Informer<DePinLease> leases,
+    Informer<DePinDeployment> deployments,
+    Informer<V1Pod> pods,
+    Informer<DePinMarketplace> marketplaces,
+    MarketplaceConnector connector,
+    LeaseHealthRegistry registry,
+    HttpClient http,
+    TimeProvider time,
+    ILogger<LeaseMonitor> logger) : IController
+{
+    private static readonly TimeSpan Scan = TimeSpan.FromMilliseconds(250);
+
+    public string Name => "depinlease.monitor";
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        await leases.Synced.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var running = new Dictionary<string, (CancellationTokenSource Stop, Task Task)>(StringComparer.Ordinal);
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                var wanted = leases.Cache.List()
+                    .Where(l => l.Metadata.DeletionTimestamp is null && l.Status?.State is not (LeaseState.Closing or LeaseState.Closed))
+                    .ToDictionary(l => l.Metadata.Uid, StringComparer.Ordinal);
+                foreach (var (uid, lease) in wanted)
+                {
+                    if (!running.ContainsKey(uid))
+                    {
+                        var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                        var key = ObjectKey.Of(lease);
+                        running[uid] = (stop, Task.Run(() => MonitorAsync(key, uid, stop.Token), CancellationToken.None));
+                    }
+                }
+
+                foreach (var uid in running.Keys.Where(uid => !wanted.ContainsKey(uid)).ToList())
+                {
+                    await running[uid].Stop.CancelAsync().ConfigureAwait(false);
+                    await Quietly(running[uid].Task).ConfigureAwait(false);
+                    running[uid].Stop.Dispose();
+                    running.Remove(uid);
+                    if (leases.Cache.List().All(l => l.Metadata.Uid != uid))
+                    {
+                        registry.Forget(uid);
+                    }
+                }
+
+                await Task.Delay(Scan, time, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopping.
+        }
+        finally
+        {
+            foreach (var (stop, task) in running.Values)
+            {
+                await stop.CancelAsync().ConfigureAwait(false);
+                await Quietly(task).ConfigureAwait(false);
+                stop.Dispose();
+            }
+        }
+    }
+
+    private static async Task Quietly(Task task)
+    {
+        try
+        {
+            await task.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped.
+        }
+    }
+
+    private static (TimeSpan Period, TimeSpan Timeout, int Threshold) Settings(DePinDeployment? deployment)
+    {
+        var probe = deployment?.Spec.Sla?.Probe;
+        var period = TimeSpan.FromSeconds(probe?.PeriodSeconds ?? 5);
+        var timeout = TimeSpan.FromSeconds(Math.Min(probe?.TimeoutSeconds ?? 2, period.TotalSeconds));
+        return (period, timeout, probe?.FailureThreshold ?? 3);
+    }
+
+    private async Task MonitorAsync(string key, string uid, CancellationToken cancellationToken)
+    {
+        if (leases.Cache.Get(key) is not { } first)
+        {
+            return;
+        }
+
+        var health = registry.GetOrAdd(first);
+        var stream = Task.Run(() => FollowAsync(key, uid, health, cancellationToken), CancellationToken.None);
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested && leases.Cache.Get(key) is { } lease)
+            {
+                var deployment = deployments.Cache.Get(ObjectKey.Of(lease.Metadata.NamespaceProperty, lease.Spec.Deployment));
+                var (period, timeout, threshold) = Settings(deployment);
+                var started = time.GetTimestamp();
+                var (ok, latency, reason, message) = await RoundAsync(lease, deployment, health, timeout, cancellationToken).ConfigureAwait(false);
+                if (health.Round(ok, latency, reason, message, threshold, time.GetUtcNow()))
+                {
+                    Changed(lease, uid, health);
+                }
+
+                var rest = period - time.GetElapsedTime(started);
+                if (rest > TimeSpan.Zero)
+                {
+                    await Task.Delay(rest, time, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+        finally
+        {
+            await Quietly(stream).ConfigureAwait(false);
+        }
+    }
+
+    private void Changed(DePinLease lease, string uid, LeaseHealth health)
+    {
+        LogChanged(logger, lease.Metadata.Name, lease.Spec.Provider.Id, health.State, health.Reason ?? "", health.Message ?? "");
+        registry.Notify(uid);
+    }
+
+    private async Task<AgentClient?> ClientAsync(DePinLease lease, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var market = await connector.ForAsync(lease.Spec.Marketplace, marketplaces.Cache, cancellationToken).ConfigureAwait(false);
+            return new AgentClient(http, new Uri(lease.Spec.Provider.Endpoint), MarketplaceConnector.Credentials(market, lease.Spec.Provider.Id), time);
+        }
+        catch (Exception e) when (e is MarketplaceConfigurationException or HttpRequestException or JsonRpcException or TimeoutException or Polly.CircuitBreaker.BrokenCircuitException)
+        {
+            // The marketplace is not reachable: that is not the provider's failure.
+            return null;
+        }
+    }
+
+    // Follows the streamed heartbeat. A break is confirmed by one poll before it counts: a crashed
+    // provider refuses the poll at once; a blip of the connection does not move any replica.
+    private async Task FollowAsync(string key, string uid, LeaseHealth health, CancellationToken cancellationToken)
+    {
+        var backoff = TimeSpan.FromMilliseconds(200);
+        while (!cancellationToken.IsCancellationRequested && leases.Cache.Get(key) is { } lease)
+        {
+            if (lease.Spec.Provider.Address is not { } text || await ClientAsync(lease, cancellationToken).ConfigureAwait(false) is not { } client)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), time, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            var address = Address.Parse(text);
+            using var watch = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var silence = Task.Run(() => WatchSilenceAsync(key, uid, health, watch.Token), CancellationToken.None);
+            var beats = 0;
+            string? broke = null;
+            try
+            {
+                await foreach (var _ in client.HeartbeatStreamAsync(address, watch.Token).ConfigureAwait(false))
+                {
+                    health.Beat(time.GetUtcNow());
+                    beats++;
+                    backoff = TimeSpan.FromMilliseconds(200);
+                }
+
+                broke = "the heartbeat stream ended";
+            }
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is HttpRequestException or IOException or AgentRequestFailedException or JsonException or OperationCanceledException)
+            {
+                broke = $"the heartbeat stream broke: {e.Message}";
+            }
+            finally
+            {
+                await watch.CancelAsync().ConfigureAwait(false);
+                await Quietly(silence).ConfigureAwait(false);
+            }
+
+            if (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+
+            var timeout = Settings(deployments.Cache.Get(ObjectKey.Of(lease.Metadata.NamespaceProperty, lease.Spec.Deployment))).Timeout;
+            if (await PollAsync(client, address, timeout, cancellationToken).ConfigureAwait(false) is null)
+            {
+                health.Beat(time.GetUtcNow());
+            }
+            else if (beats > 0 || health.State == HealthState.Healthy)
+            {
+                if (health.Fail("HeartbeatLost", $"{broke}, and the provider does not answer", time.GetUtcNow()))
+                {
+                    Changed(lease, uid, health);
+                }
+            }
+
+            await Task.Delay(backoff, time, cancellationToken).ConfigureAwait(false);
+            backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));
+        }
+    }
+
+    // A provider that goes silent without closing the connection (frozen, or cut off) fails once no
+    // heartbeat has verified for periodSeconds × failureThreshold.
+    private async Task WatchSilenceAsync(string key, string uid, LeaseHealth health, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested && leases.Cache.Get(key) is { } lease)
+            {
+                await Task.Delay(Scan, time, cancellationToken).ConfigureAwait(false);
+                var (period, _, threshold) = Settings(deployments.Cache.Get(ObjectKey.Of(lease.Metadata.NamespaceProperty, lease.Spec.Deployment)));
+                var limit = period * threshold;
+                if (health.State == HealthState.Healthy && health.LastHeartbeat is { } last && time.GetUtcNow() - last > limit)
+                {
+                    if (health.Fail("HeartbeatTimeout", string.Create(CultureInfo.InvariantCulture, $"no signed heartbeat for {limit.TotalSeconds:0.#} s"), time.GetUtcNow()))
+                    {
+                        Changed(lease, uid, health);
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The stream ended.
+        }
+    }
+
+    // One heartbeat poll; null when it verified, else why not.
+    private static async Task<string?> PollAsync(AgentClient client, Address address, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(timeout);
+        try
+        {
+            await client.HeartbeatAsync(address, limit.Token).ConfigureAwait(false);
+            return null;
+        }
+        catch (Exception e) when (e is AgentRequestFailedException or HttpRequestException or JsonException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            return e is OperationCanceledException ? string.Create(CultureInfo.InvariantCulture, $"no heartbeat within {timeout.TotalSeconds:0.#} s") : e.Message;
+        }
+    }
+
+    private async Task<(bool Ok, double? LatencyMs, string? Reason, string? Message)> RoundAsync(DePinLease lease, DePinDeployment? deployment, LeaseHealth health, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        double? latency = null;
+
+        // The heartbeat: fresh from the stream, or polled now.
+        if (health.LastHeartbeat is not { } last || time.GetUtcNow() - last > timeout + TimeSpan.FromSeconds(1))
+        {
+            if (lease.Spec.Provider.Address is not { } text)
+            {
+                return (false, null, "HeartbeatFailed", $"provider {lease.Spec.Provider.Id} has no address to check its heartbeat signature against");
+            }
+
+            if (await ClientAsync(lease, cancellationToken).ConfigureAwait(false) is not { } client)
+            {
+                return (true, null, null, null);
+            }
+
+            var started = Stopwatch.GetTimestamp();
+            if (await PollAsync(client, Address.Parse(text), timeout, cancellationToken).ConfigureAwait(false) is { } failure)
+            {
+                return (false, null, "HeartbeatTimeout", $"the heartbeat of {lease.Spec.Provider.Id} failed: {failure}");
+            }
+
+            latency = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            health.Beat(time.GetUtcNow());
+        }
+
+        var nodeName = Names.Node(lease.Spec.Marketplace, lease.Spec.LeaseId);
+        var onNode = pods.Cache.ByIndex(PodIndexes.NodeName, nodeName).Where(p => p.Metadata.DeletionTimestamp is null).ToList();
+        if (onNode.FirstOrDefault(p => p.Status?.Phase == "Failed") is { } failed)
+        {
+            return (false, latency, "PodsFailed", $"the provider reports pod {failed.Metadata.Name} Failed");
+        }
+
+        // The workload's probe, through the provider's host and each Ready pod's host port.
+        if (deployment?.Spec.Sla?.Probe is { } probe && Uri.TryCreate(lease.Spec.Provider.Endpoint, UriKind.Absolute, out var endpoint))
+        {
+            var port = probe.HttpGet?.Port ?? probe.TcpSocket!.Port;
+            foreach (var pod in onNode.Where(PodTemplates.IsReady))
+            {
+                if (HostPort(pod, port) is not { } hostPort)
+                {
+                    continue;
+                }
+
+                var started = Stopwatch.GetTimestamp();
+                if (await ProbeAsync(probe, endpoint.Host, hostPort, timeout, cancellationToken).ConfigureAwait(false) is { } failure)
+                {
+                    return (false, latency, "ProbeFailed", $"pod {pod.Metadata.Name}: {failure}");
+                }
+
+                var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                latency = Math.Max(latency ?? 0, elapsed);
+            }
+        }
+
+        if (deployment?.Spec.Sla?.MaxLatencyMs is { } max && health.Ok >= 5 && health.P99() is { } p99 && p99 > max)
+        {
+            return (false, latency, "LatencyTooHigh", string.Create(CultureInfo.InvariantCulture, $"p99 latency {p99:0.#} ms is above sla.maxLatencyMs {max}"));
+        }
+
+        return (true, latency, null, null);
+    }
+
+    private static int? HostPort(V1Pod pod, int containerPort)
+    {
+        foreach (var pair in (Names.Get(pod.Metadata.Annotations, Names.HostPortsAnnotation) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var parts = pair.Split('=');
+            if (parts.Length == 2 && parts[0] == containerPort.ToString(CultureInfo.InvariantCulture) && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var host))
+            {
+                return host;
+            }
+        }
+
+        return null;
+    }
+
+    private async Task<string?> ProbeAsync(SlaProbe probe, string host, int port, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(timeout);
+        try
+        {
+            if (probe.HttpGet is { } get)
+            {
+                var scheme = get.Scheme == ProbeScheme.Https ? "https" : "http";
+                using var response = await http.GetAsync(new Uri($"{scheme}://{host}:{port.ToString(CultureInfo.InvariantCulture)}{get.Path}"), HttpCompletionOption.ResponseHeadersRead, limit.Token).ConfigureAwait(false);
+                return (int)response.StatusCode is >= 200 and < 400 ? null : $"GET {get.Path} answered {(int)response.StatusCode}";
+            }
+
+            using var socket = new TcpClient();
+            await socket.ConnectAsync(host, port, limit.Token).ConfigureAwait(false);
+            return null;
+        }
+        catch (Exception e) when (e is HttpRequestException or SocketException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            return e is OperationCanceledException ? string.Create(CultureInfo.InvariantCulture, $"no answer within {timeout.TotalSeconds:0.#} s") : e.Message;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "lease {Lease} with {Provider} is {State}: {Reason} {Message}")]
+    private static partial void LogChanged(ILogger logger, string lease, string provider, HealthState state, string reason, string message);
+}
