@@ -201,9 +201,27 @@ public sealed class StaticMarketplace : IMarketplace
     /// <inheritdoc/>
     public async Task CloseLeaseAsync(string leaseId, CancellationToken cancellationToken = default)
     {
+        // Only the provider that holds the lease knows it. One that cannot be reached might be that
+        // provider, so the close is confirmed only if another one held it.
+        MarketplaceException? unreachable = null;
         foreach (var provider in _providers)
         {
-            await SendAsync(provider, HttpMethod.Delete, $"v1/leases/{Uri.EscapeDataString(leaseId)}", null, cancellationToken, HttpStatusCode.NotFound).ConfigureAwait(false);
+            try
+            {
+                if (await SendAsync(provider, HttpMethod.Delete, $"v1/leases/{Uri.EscapeDataString(leaseId)}", null, cancellationToken, HttpStatusCode.NotFound).ConfigureAwait(false) is not null)
+                {
+                    return;
+                }
+            }
+            catch (MarketplaceException e) when (e.InnerException is HttpRequestException)
+            {
+                unreachable ??= e;
+            }
+        }
+
+        if (unreachable is not null)
+        {
+            throw unreachable;
         }
     }
 
@@ -267,7 +285,7 @@ public sealed class StaticMarketplace : IMarketplace
                 throw new MarketplaceException($"provider {provider.Id}: {method} {path} answered {(int)response.StatusCode}: {message}");
             }
 
-            return text.Length == 0 ? null : JsonNode.Parse(text);
+            return text.Length == 0 ? new JsonObject() : JsonNode.Parse(text);
         }
         catch (HttpRequestException e)
         {

@@ -409,6 +409,14 @@ public sealed class DePinDeploymentStatus
 
     /// <summary>The most recent move of replicas to cloud nodes.</summary>
     public FailoverStatus? LastFailover { get; set; }
+
+    /// <summary>The most recent move of replicas back from cloud nodes to a provider.</summary>
+    public FailbackStatus? LastFailback { get; set; }
+
+    /// <summary>Providers that failed the SLA lately; auctions leave them out for an hour.</summary>
+    [ListType("map", "provider")]
+    [Items(Max = 256)]
+    public IList<FailedProvider>? FailedProviders { get; set; }
 }
 
 /// <summary>A marketplace order.</summary>
@@ -555,6 +563,35 @@ public sealed class LeaseSummary
     /// <summary>Amount paid to the provider under this lease so far.</summary>
     [Pattern(Patterns.Amount)]
     public string? Spent { get; set; }
+}
+
+/// <summary>A provider that failed the SLA.</summary>
+public sealed class FailedProvider
+{
+    /// <summary>The provider.</summary>
+    [Required]
+    public string Provider { get; set; } = "";
+
+    /// <summary>When it failed.</summary>
+    [Required]
+    public DateTime At { get; set; }
+
+    /// <summary>CamelCase reason, as in <c>lastFailover</c>.</summary>
+    public string? Reason { get; set; }
+}
+
+/// <summary>A move of replicas from cloud nodes back to a provider.</summary>
+public sealed class FailbackStatus
+{
+    /// <summary>When the last cloud pod was removed.</summary>
+    public DateTime? Time { get; set; }
+
+    /// <summary>The provider the replicas moved to.</summary>
+    public string? Provider { get; set; }
+
+    /// <summary>Seconds from the failover to the failback.</summary>
+    [Minimum(0)]
+    public double? SecondsOnFallback { get; set; }
 }
 
 /// <summary>A move of replicas from a provider to cloud nodes.</summary>

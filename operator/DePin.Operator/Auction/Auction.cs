@@ -38,7 +38,8 @@ internal static class AuctionDecision
     /// <summary>Providers not measured yet count as this reputation when scoring (and pass <c>minReputation</c>).</summary>
     public const double UnmeasuredReputation = 0.5;
 
-    public static AuctionOutcome Decide(IReadOnlyList<Offer> offers, int replicas, BigInteger maxPricePerHour, int tokenDecimals, PlacementSpec placement, BidStrategy strategy, IReadOnlyDictionary<string, ProviderStats> stats)
+    /// <summary>Decides which offers win how many replicas; <paramref name="placed"/> holds the replicas the deployment already runs per provider, which count against <c>maxReplicasPerProvider</c>.</summary>
+    public static AuctionOutcome Decide(IReadOnlyList<Offer> offers, int replicas, BigInteger maxPricePerHour, int tokenDecimals, PlacementSpec placement, BidStrategy strategy, IReadOnlyDictionary<string, ProviderStats> stats, IReadOnlyDictionary<string, int>? placed = null)
     {
         ArgumentNullException.ThrowIfNull(offers);
         ArgumentNullException.ThrowIfNull(placement);
@@ -63,11 +64,16 @@ internal static class AuctionDecision
         var chosen = new List<Choice>();
         foreach (var (offer, score) in eligible.OrderByDescending(e => e.Score).ThenBy(e => e.Offer.PricePerHour).ThenBy(e => e.Offer.ProviderId, StringComparer.Ordinal))
         {
-            var take = Math.Min(Math.Min(offer.Replicas, cap), remaining);
+            var room = Math.Max(0, cap - (placed?.GetValueOrDefault(offer.ProviderId) ?? 0));
+            var take = Math.Min(Math.Min(offer.Replicas, room), remaining);
             if (take > 0)
             {
                 chosen.Add(new Choice(offer, take, score));
                 remaining -= take;
+            }
+            else if (room == 0 && remaining > 0)
+            {
+                rejected.Add(new Rejection(offer, "SpreadLimit", $"the provider already runs {placed?.GetValueOrDefault(offer.ProviderId) ?? 0} replicas, placement.maxReplicasPerProvider", score));
             }
             else
             {

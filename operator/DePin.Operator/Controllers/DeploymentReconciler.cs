@@ -8,6 +8,7 @@ using DePin.Ethereum.Rpc;
 using DePin.Marketplace;
 using DePin.Operator.Auction;
 using DePin.Operator.Deployments;
+using DePin.Operator.Health;
 using DePin.Operator.Marketplaces;
 using DePin.Runtime.Controllers;
 using DePin.Runtime.Events;
@@ -35,11 +36,16 @@ internal sealed partial class DeploymentReconciler(
     Informer<DePinLease> leases,
     Informer<V1Pod> pods,
     StatusWriter<DePinDeployment> statusWriter,
+    LeaseHealthRegistry health,
     EventRecorder events,
     TimeProvider time,
     ILogger<DeploymentReconciler> logger) : IReconciler<DePinDeployment>
 {
     private static readonly TimeSpan Poll = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan FailedProviderMemory = TimeSpan.FromHours(1);
+
+    // When each deployment's current failover was detected, until its cloud pods are Ready (for the metric).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DateTimeOffset> _failovers = new(StringComparer.Ordinal);
 
     public string? Finalizer => Names.DeploymentFinalizer;
 
@@ -85,6 +91,21 @@ internal sealed partial class DeploymentReconciler(
             await DeleteLeaseAsync(closed, cancellationToken).ConfigureAwait(false);
         }
 
+        // A failed lease's replicas move to cloud nodes before anything else is done; with re-auction the
+        // lease is closed and its replicas go to a new auction that leaves its provider out.
+        var fallback = resource.Spec.Fallback ?? new FallbackSpec();
+        var failed = fallback.Enabled ? live.Where(IsFailed).ToList() : [];
+        var fallbackWait = await SyncFallbackAsync(pass, live, failed, fallback, cancellationToken).ConfigureAwait(false);
+        foreach (var lease in failed)
+        {
+            await FailOverAsync(pass, lease, fallback, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (fallback.Reauction)
+        {
+            live.RemoveAll(failed.Contains);
+        }
+
         // Scaled down: whole leases that are no longer needed are released, newest first.
         var leased = live.Sum(l => l.Spec.Replicas);
         for (var i = live.Count - 1; i >= 0 && leased - live[i].Spec.Replicas >= resource.Spec.Replicas; i--)
@@ -95,11 +116,14 @@ internal sealed partial class DeploymentReconciler(
             live.RemoveAt(i);
         }
 
-        var next = Poll;
+        var next = fallbackWait is { } dwell && dwell < Poll ? dwell : Poll;
         string? leasingReason = null;
-        if (resource.Spec.Replicas > leased)
+
+        // Without failback, replicas on cloud nodes stay there and need no lease.
+        var covered = fallback.Failback.Enabled ? 0 : pods.Cache.ByIndex(InformerCache<V1Pod>.OwnerIndex, resource.Metadata.Uid).Count(p => p.Metadata.DeletionTimestamp is null && Names.Get(p.Metadata.Labels, Names.PlacementLabel) == "fallback");
+        if (resource.Spec.Replicas > leased + covered)
         {
-            var (wait, reason) = await AuctionAsync(pass, market, maxPrice, resource.Spec.Replicas - leased, owned, cancellationToken).ConfigureAwait(false);
+            var (wait, reason) = await AuctionAsync(pass, market, maxPrice, resource.Spec.Replicas - leased - covered, owned, cancellationToken).ConfigureAwait(false);
             leasingReason = reason;
             if (wait < next)
             {
@@ -107,8 +131,8 @@ internal sealed partial class DeploymentReconciler(
             }
         }
 
-        await SyncPodsAsync(pass.Resource, live, cancellationToken).ConfigureAwait(false);
-        Summarize(pass, market, owned, live, leasingReason);
+        await SyncPodsAsync(pass.Resource, [.. live.Where(l => !failed.Contains(l))], cancellationToken).ConfigureAwait(false);
+        Summarize(pass, market, owned, live, failed, leasingReason);
         await WriteAsync(pass, cancellationToken).ConfigureAwait(false);
         return ReconcileResult.After(next);
     }
@@ -136,6 +160,9 @@ internal sealed partial class DeploymentReconciler(
             await WriteAsync(pass, cancellationToken).ConfigureAwait(false);
             return ReconcileResult.After(TimeSpan.FromSeconds(2));
         }
+
+        OperatorMetrics.Forget(ObjectKey.Of(resource));
+        _failovers.TryRemove(resource.Metadata.Uid, out _);
 
         // Every DePinLease is gone, each closed on its way out. What remains is the last order: still
         // open (its deposit returns), or matched with leases that never got an object (a restart between
@@ -339,8 +366,10 @@ internal sealed partial class DeploymentReconciler(
             await KnowOrderAsync(market, deployment, order, cancellationToken).ConfigureAwait(false);
             var auditors = (deployment.Spec.Placement?.Auditors ?? []).Select(Address.Parse).ToList();
             var offers = await market.Marketplace.OffersAsync(order.Id, auditors, cancellationToken).ConfigureAwait(false);
-            var placement = deployment.Spec.Placement ?? new PlacementSpec();
-            var outcome = AuctionDecision.Decide(offers, order.Replicas ?? missing, maxPrice, decimals, placement, deployment.Spec.Bidding.Strategy, MeasuredProviders(leases.Cache.List()));
+            var placement = WithoutFailedProviders(deployment.Spec.Placement ?? new PlacementSpec(), status, pass.Now);
+            var placed = owned.Where(l => l.Metadata.DeletionTimestamp is null && l.Status?.State is not (LeaseState.Closed or LeaseState.Degraded))
+                .GroupBy(l => l.Spec.Provider.Id, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Sum(l => l.Spec.Replicas), StringComparer.Ordinal);
+            var outcome = AuctionDecision.Decide(offers, order.Replicas ?? missing, maxPrice, decimals, placement, deployment.Spec.Bidding.Strategy, MeasuredProviders(leases.Cache.List()), placed);
             order.BidsReceived = offers.Count;
             var decision = status.Decision = new DecisionStatus
             {
@@ -400,6 +429,11 @@ internal sealed partial class DeploymentReconciler(
             await WriteAsync(pass, cancellationToken).ConfigureAwait(false);
             await events.RecordAsync(deployment, "Warning", "AcceptFailed", status.Decision.Message, cancellationToken).ConfigureAwait(false);
             return (Backoff(order.FailedRounds.Value), "NoAcceptableBid");
+        }
+
+        if (order.PostedAt is { } postedAt)
+        {
+            OperatorMetrics.TimeToLease.Record((time.GetUtcNow() - Utc(postedAt)).TotalSeconds);
         }
 
         foreach (var info in opened)
@@ -514,7 +548,7 @@ internal sealed partial class DeploymentReconciler(
         }
     }
 
-    private void Summarize(Pass pass, ConnectedMarketplace market, IReadOnlyList<DePinLease> owned, List<DePinLease> live, string? leasingReason)
+    private void Summarize(Pass pass, ConnectedMarketplace market, IReadOnlyList<DePinLease> owned, List<DePinLease> live, List<DePinLease> failed, string? leasingReason)
     {
         var deployment = pass.Resource;
         var status = pass.Status;
@@ -554,6 +588,12 @@ internal sealed partial class DeploymentReconciler(
 
         status.Leases = summaries.Count > 0 ? [.. summaries.Values.OrderBy(s => s.Name, StringComparer.Ordinal)] : null;
         status.SpendToDate = TokenAmount.Format(summaries.Values.Aggregate(BigInteger.Zero, (sum, s) => sum + (s.Spent is { } spent ? TokenAmount.Parse(spent, decimals) : BigInteger.Zero)), decimals);
+        OperatorMetrics.SetMoney(ObjectKey.Of(deployment), summaries.Values.Where(s => s.Provider is not null).GroupBy(s => s.Provider!, StringComparer.Ordinal).ToDictionary(
+            g => g.Key,
+            g => (
+                (double)g.Where(s => s.State != LeaseState.Closed).Sum(s => decimal.Parse(s.PricePerHour ?? "0", CultureInfo.InvariantCulture) * (s.Replicas ?? 0)),
+                (double)g.Sum(s => decimal.Parse(s.Spent ?? "0", CultureInfo.InvariantCulture))),
+            StringComparer.Ordinal));
 
         if (leased >= wanted)
         {
@@ -578,6 +618,35 @@ internal sealed partial class DeploymentReconciler(
             Conditions.Set(pass.Conditions, ConditionTypes.SlaHealthy, "Unknown", "NotMeasured", "waiting for the first heartbeat of a new lease", pass.Generation, pass.Now);
         }
 
+        var fallbackPods = ownPods.Count - providerPods.Count;
+        if (fallbackPods > 0)
+        {
+            var why = status.LastFailover is { } last ? $" since {last.Provider} failed ({last.Reason})" : "";
+            Conditions.Set(pass.Conditions, ConditionTypes.FallbackActive, "True", "ReplicasOnCloudNodes", $"{fallbackPods} replicas run on cloud nodes{why}", pass.Generation, pass.Now);
+            if (failed.Count > 0)
+            {
+                Conditions.Set(pass.Conditions, ConditionTypes.SlaHealthy, "False", status.LastFailover?.Reason ?? "SLAFailed", $"{string.Join(", ", failed.Select(l => l.Spec.Provider.Id))} failed the SLA", pass.Generation, pass.Now);
+            }
+
+            var fallbackReady = ownPods.Count(p => Names.Get(p.Metadata.Labels, Names.PlacementLabel) == "fallback" && PodTemplates.IsReady(p));
+            status.Phase = fallbackReady == fallbackPods ? DeploymentPhase.OnFallback : DeploymentPhase.FallingBack;
+            if (fallbackReady == fallbackPods && _failovers.TryRemove(deployment.Metadata.Uid, out var started))
+            {
+                OperatorMetrics.FailoverSeconds.Record((time.GetUtcNow() - started).TotalSeconds, new KeyValuePair<string, object?>("stage", "ready"));
+            }
+
+            if (ready >= wanted)
+            {
+                Kstatus.SetReady(pass.Conditions, "RunningOnFallback", $"{ready}/{wanted} replicas ready, {fallbackPods} of them on cloud nodes", pass.Generation, pass.Now);
+            }
+            else
+            {
+                Kstatus.SetReconciling(pass.Conditions, "FallingBack", $"{ready}/{wanted} replicas ready; {fallbackPods} moving to cloud nodes", pass.Generation, pass.Now);
+            }
+
+            return;
+        }
+
         Conditions.Set(pass.Conditions, ConditionTypes.FallbackActive, "False", "OnProviders", "every replica runs on a provider", pass.Generation, pass.Now);
         if (leased >= wanted && ready >= wanted && providerPods.Count == wanted)
         {
@@ -594,6 +663,152 @@ internal sealed partial class DeploymentReconciler(
             var reason = leasingReason ?? "Bidding";
             var message = pass.Conditions.FirstOrDefault(c => c.Type == ConditionTypes.Leased)?.Message ?? "waiting for leases";
             Kstatus.SetReconciling(pass.Conditions, reason, message, pass.Generation, pass.Now);
+        }
+    }
+
+    private static TimeSpan Dwell(FallbackSpec fallback) => TimeSpan.FromSeconds(Math.Max(fallback.Failback.StableSeconds, 30));
+
+    private static DateTimeOffset Utc(DateTime time) => new(DateTime.SpecifyKind(time, DateTimeKind.Utc));
+
+    // Providers that failed within the hour are left out of auctions, as if in placement.excludeProviders.
+    private static PlacementSpec WithoutFailedProviders(PlacementSpec placement, DePinDeploymentStatus status, DateTimeOffset now)
+    {
+        var recent = (status.FailedProviders ?? []).Where(f => now - Utc(f.At) < FailedProviderMemory).Select(f => f.Provider).ToList();
+        if (recent.Count == 0)
+        {
+            return placement;
+        }
+
+        var copy = KubernetesJson.Deserialize<PlacementSpec>(KubernetesJson.Serialize(placement));
+        copy.ExcludeProviders = [.. (copy.ExcludeProviders ?? []).Concat(recent).Distinct(StringComparer.OrdinalIgnoreCase)];
+        return copy;
+    }
+
+    // Failed: its monitor says so, or (before the monitor has measured, after a restart) its status does.
+    private bool IsFailed(DePinLease lease) => health.Get(lease.Metadata.Uid) is { } measured && measured.State != HealthState.Unknown
+        ? measured.State == HealthState.Unhealthy
+        : lease.Status?.State == LeaseState.Degraded;
+
+    // A lease may take replicas back from cloud nodes when it is healthy: at once if it never failed (a
+    // new lease), or once it has stayed healthy for failback.stableSeconds.
+    private bool MayTakeBack(DePinLease lease, FailbackSpec failback, DateTimeOffset now)
+    {
+        if (health.Get(lease.Metadata.Uid) is not { State: not HealthState.Unknown } measured)
+        {
+            return lease.Status?.State == LeaseState.Active;
+        }
+
+        return measured.State == HealthState.Healthy && (measured.FailedAt is null || now - measured.Since >= TimeSpan.FromSeconds(failback.StableSeconds));
+    }
+
+    // Keeps as many cloud pods as replicas lack a Ready pod on a lease that may take them. They are
+    // made before anything else in a failover, and removed only once pods on a provider are Ready in
+    // their place (make-before-break), never sooner than the dwell time after the failover.
+    private async Task<TimeSpan?> SyncFallbackAsync(Pass pass, IReadOnlyList<DePinLease> live, List<DePinLease> failed, FallbackSpec fallback, CancellationToken cancellationToken)
+    {
+        var deployment = pass.Resource;
+        var ownPods = pods.Cache.ByIndex(InformerCache<V1Pod>.OwnerIndex, deployment.Metadata.Uid).Where(p => p.Metadata.DeletionTimestamp is null).ToList();
+        var cloud = ownPods.Where(p => Names.Get(p.Metadata.Labels, Names.PlacementLabel) == "fallback").ToList();
+        if (failed.Count == 0 && cloud.Count == 0)
+        {
+            return null;
+        }
+
+        var now = time.GetUtcNow();
+        var wanted = deployment.Spec.Replicas;
+        var takers = live.Where(l => !failed.Contains(l) && MayTakeBack(l, fallback.Failback, now)).Select(l => l.Spec.LeaseId).ToHashSet(StringComparer.Ordinal);
+        var onProviders = ownPods.Count(p => Names.Get(p.Metadata.Labels, Names.PlacementLabel) == "provider" && PodTemplates.IsReady(p) && takers.Contains(Names.Get(p.Metadata.Labels, Names.LeaseLabel) ?? ""));
+        var target = Math.Clamp(wanted - onProviders, 0, wanted);
+        TimeSpan? wait = null;
+        if (!fallback.Failback.Enabled || !fallback.Enabled)
+        {
+            target = Math.Max(target, Math.Min(cloud.Count, wanted));
+        }
+        else if (pass.Status.LastFailover?.Time is { } failedOver && now < Utc(failedOver) + Dwell(fallback) && target < cloud.Count)
+        {
+            wait = Utc(failedOver) + Dwell(fallback) - now;
+            target = cloud.Count;
+        }
+
+        if (cloud.Count < target)
+        {
+            var hash = Names.TemplateHash(deployment.Spec.Template);
+            var used = cloud.Select(p => Names.Get(p.Metadata.Labels, Names.SlotLabel)).ToHashSet(StringComparer.Ordinal);
+            for (int index = 0, made = cloud.Count; made < target; index++)
+            {
+                if (!used.Contains(index.ToString(CultureInfo.InvariantCulture)))
+                {
+                    await CreatePodAsync(PodTemplates.FallbackPod(deployment, index, hash), cancellationToken).ConfigureAwait(false);
+                    made++;
+                }
+            }
+        }
+        else if (cloud.Count > target)
+        {
+            foreach (var pod in cloud.OrderBy(PodTemplates.IsReady).ThenByDescending(p => p.Metadata.Name, StringComparer.Ordinal).Take(cloud.Count - target))
+            {
+                await DeletePodAsync(pod, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (target == 0)
+            {
+                var provider = string.Join(",", live.Where(l => takers.Contains(l.Spec.LeaseId)).Select(l => l.Spec.Provider.Id).Distinct(StringComparer.Ordinal));
+                var since = pass.Status.LastFailover?.Time is { } at ? (now - Utc(at)).TotalSeconds : (double?)null;
+                pass.Status.LastFailback = new FailbackStatus { Time = now.UtcDateTime, Provider = provider, SecondsOnFallback = since is { } s ? Math.Round(s, 3) : null };
+                OperatorMetrics.Failbacks.Add(1, new KeyValuePair<string, object?>("reason", failed.Count == 0 && live.Any(l => health.Get(l.Metadata.Uid)?.FailedAt is not null) ? "recovered" : "new_lease"));
+                await events.RecordAsync(deployment, "Normal", "FailedBack", $"every replica runs on {provider} again; the cloud pods are removed", cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        // While replicas are on cloud nodes, look again soon: a lease may become stable enough to take them back.
+        return wait ?? TimeSpan.FromSeconds(1);
+    }
+
+    // Takes a failed lease's pods off its virtual node at once (the provider is not waited for), records
+    // the failover, and with re-auction closes the lease so that its replicas are auctioned again.
+    private async Task FailOverAsync(Pass pass, DePinLease lease, FallbackSpec fallback, CancellationToken cancellationToken)
+    {
+        var deployment = pass.Resource;
+        var measured = health.Get(lease.Metadata.Uid);
+        var detected = measured is { State: HealthState.Unhealthy } ? measured.Since
+            : lease.Status?.Conditions?.FirstOrDefault(c => c.Type == ConditionTypes.SlaHealthy)?.LastTransitionTime is { } changed ? Utc(changed)
+            : pass.Now;
+        var reason = measured?.Reason ?? lease.Status?.Conditions?.FirstOrDefault(c => c.Type == ConditionTypes.SlaHealthy)?.Reason ?? "SLAFailed";
+        foreach (var pod in pods.Cache.ByIndex(InformerCache<V1Pod>.OwnerIndex, deployment.Metadata.Uid).Where(p => Names.Get(p.Metadata.Labels, Names.LeaseLabel) == lease.Spec.LeaseId))
+        {
+            await ReleasePodAsync(pod, cancellationToken).ConfigureAwait(false);
+        }
+
+        var status = pass.Status;
+        if (status.LastFailover is not { } last || last.Provider != lease.Spec.Provider.Id || last.Time is not { } at || Math.Abs((Utc(at) - detected).TotalSeconds) >= 1)
+        {
+            var seconds = Math.Max(0, (time.GetUtcNow() - detected).TotalSeconds);
+            status.LastFailover = new FailoverStatus { Time = detected.UtcDateTime, Reason = reason, Provider = lease.Spec.Provider.Id, Seconds = Math.Round(seconds, 3) };
+            status.FailedProviders = [.. (status.FailedProviders ?? []).Where(f => f.Provider != lease.Spec.Provider.Id && pass.Now - Utc(f.At) < FailedProviderMemory), new FailedProvider { Provider = lease.Spec.Provider.Id, At = detected.UtcDateTime, Reason = reason }];
+            _failovers[deployment.Metadata.Uid] = detected;
+            OperatorMetrics.Failovers.Add(1, new KeyValuePair<string, object?>("reason", reason));
+            OperatorMetrics.FailoverSeconds.Record(seconds, new KeyValuePair<string, object?>("stage", "created"));
+            await WriteAsync(pass, cancellationToken).ConfigureAwait(false);
+            await events.RecordAsync(deployment, "Warning", "FailedOver", string.Create(CultureInfo.InvariantCulture, $"{lease.Spec.Replicas} replicas of lease {lease.Spec.LeaseId} moved from {lease.Spec.Provider.Id} to cloud nodes {seconds:0.###} s after the failure ({reason}: {measured?.Message ?? "the lease is Degraded"})"), cancellationToken).ConfigureAwait(false);
+        }
+
+        if (fallback.Reauction && lease.Metadata.DeletionTimestamp is null)
+        {
+            await DeleteLeaseAsync(lease, cancellationToken).ConfigureAwait(false);
+            await events.RecordAsync(deployment, "Normal", "Reauction", $"lease {lease.Spec.LeaseId} with {lease.Spec.Provider.Id} is closed; its replicas go to a new auction without that provider", cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    // Deletes a pod at once, as for a node that is gone: the provider is not waited for.
+    private async Task ReleasePodAsync(V1Pod pod, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await kubernetes.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, pod.Metadata.NamespaceProperty, new V1DeleteOptions { GracePeriodSeconds = 0, Preconditions = new V1Preconditions { Uid = pod.Metadata.Uid } }, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
+        {
+            // Gone already.
         }
     }
 

@@ -73,6 +73,10 @@ internal static partial class Names
     public static string Pod(string deployment, string leaseId, int slot, string templateHash) =>
         Fit(deployment, "-" + Digest($"{leaseId}/{slot}/{templateHash}")[..10], 253);
 
+    /// <summary>The cloud pod that stands in for a replica during a failover.</summary>
+    public static string Fallback(string deployment, int index, string templateHash) =>
+        Fit(deployment, "-fb-" + Digest($"{index}/{templateHash}")[..8], 253);
+
     /// <summary>The name of a pod on the agent, which takes DNS labels only.</summary>
     public static string RemotePod(string podName) =>
         podName.Length <= 63 && DnsLabel().IsMatch(podName) ? podName : "pod-" + Digest(podName)[..16];

@@ -101,6 +101,65 @@ internal static class PodTemplates
         };
     }
 
+    /// <summary>
+    /// A replacement pod for cloud nodes: the template with <c>fallback.nodeSelector</c> added,
+    /// <c>fallback.tolerations</c> appended and <c>fallback.affinity</c> in place of the template's; the
+    /// cluster's scheduler places it.
+    /// </summary>
+    public static V1Pod FallbackPod(DePinDeployment deployment, int index, string templateHash)
+    {
+        ArgumentNullException.ThrowIfNull(deployment);
+        var template = KubernetesJson.Deserialize<V1PodTemplateSpec>(KubernetesJson.Serialize(deployment.Spec.Template));
+        var fallback = deployment.Spec.Fallback ?? new FallbackSpec();
+        var labels = new Dictionary<string, string>(template.Metadata?.Labels ?? new Dictionary<string, string>(), StringComparer.Ordinal)
+        {
+            [Names.DeploymentUidLabel] = deployment.Metadata.Uid,
+            [Names.SlotLabel] = index.ToString(CultureInfo.InvariantCulture),
+            [Names.TemplateHashLabel] = templateHash,
+            [Names.PlacementLabel] = "fallback",
+        };
+        if (Names.LabelValue(deployment.Metadata.Name) is { } name)
+        {
+            labels[Names.DeploymentLabel] = name;
+        }
+
+        var spec = template.Spec;
+        spec.NodeName = null;
+        if (fallback.NodeSelector is { Count: > 0 } selector)
+        {
+            spec.NodeSelector = new Dictionary<string, string>(spec.NodeSelector ?? new Dictionary<string, string>(), StringComparer.Ordinal);
+            foreach (var (key, value) in selector)
+            {
+                spec.NodeSelector[key] = value;
+            }
+        }
+
+        if (fallback.Tolerations is { Count: > 0 } tolerations)
+        {
+            spec.Tolerations = [.. spec.Tolerations ?? [], .. tolerations];
+        }
+
+        if (fallback.Affinity is { } affinity)
+        {
+            spec.Affinity = affinity;
+        }
+
+        return new V1Pod
+        {
+            ApiVersion = "v1",
+            Kind = "Pod",
+            Metadata = new V1ObjectMeta
+            {
+                Name = Names.Fallback(deployment.Metadata.Name, index, templateHash),
+                NamespaceProperty = deployment.Metadata.NamespaceProperty,
+                Labels = labels,
+                Annotations = template.Metadata?.Annotations,
+                OwnerReferences = [Names.Owner(deployment)],
+            },
+            Spec = spec,
+        };
+    }
+
     /// <summary>Whether a pod's Ready condition is True.</summary>
     public static bool IsReady(V1Pod pod) => pod?.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true;
 

@@ -126,6 +126,16 @@ internal sealed partial class LeaseMonitor(
                 var (period, timeout, threshold) = Settings(deployment);
                 var started = time.GetTimestamp();
                 var (ok, latency, reason, message) = await RoundAsync(lease, deployment, health, timeout, cancellationToken).ConfigureAwait(false);
+                if (latency is { } ms)
+                {
+                    OperatorMetrics.ProbeSeconds.Record(ms / 1000, new KeyValuePair<string, object?>("provider", lease.Spec.Provider.Id));
+                }
+
+                if (!ok)
+                {
+                    OperatorMetrics.ProbeFailures.Add(1, new KeyValuePair<string, object?>("reason", reason));
+                }
+
                 if (health.Round(ok, latency, reason, message, threshold, time.GetUtcNow()))
                 {
                     Changed(lease, uid, health);

@@ -1,0 +1,134 @@
+using System.Diagnostics;
+using DePin.Api.V1Alpha1;
+using k8s;
+using k8s.Models;
+
+namespace DePin.Operator.Tests;
+
+/// <summary>Failover to the simulated cloud nodes, re-auction and failback, with the operator, LocalKube and agents as processes.</summary>
+public sealed class FailoverTests
+{
+    private static readonly TestProvider[] Fleet =
+    [
+        new("provider-a", "eu-west", "0.02"),
+        new("provider-b", "eu-central", "0.03"),
+        new("provider-c", "us-east", "0.04"),
+    ];
+
+    [Fact]
+    public async Task AProviderKilled_ItsReplicasRunOnCloudNodesWithinTwoSeconds_ThenMoveToANewLeaseMakeBeforeBreak()
+    {
+        await using var world = await OperatorWorld.StartStaticAsync(Fleet);
+        var deployment = OperatorWorld.WebServiceExample("crash");
+        deployment.Spec.Replicas = 2;
+        deployment.Spec.Fallback.Failback.StableSeconds = 0;
+        await world.CreateAsync(deployment);
+        await world.WaitAsync("crash", d => d.Status?.Phase == DeploymentPhase.Running);
+        var victim = world.Fleet.Agents[0];
+
+        var clock = Stopwatch.StartNew();
+        await victim.KillAsync();
+        var killed = clock.Elapsed;
+        V1Pod? cloud = null;
+        await world.UntilAsync(async () => (cloud = (await CloudPodsAsync(world, "crash")).FirstOrDefault()) is not null, "a cloud pod", TimeSpan.FromSeconds(30));
+        var created = clock.Elapsed - killed;
+        Assert.True(created < TimeSpan.FromSeconds(2), $"the cloud pod came {created.TotalSeconds:0.000} s after the kill");
+        Assert.Equal("linux", cloud!.Spec.NodeSelector["kubernetes.io/os"]);
+
+        await world.UntilAsync(async () => (await CloudPodsAsync(world, "crash")).Any(p => Ready(p) && p.Spec.NodeName?.StartsWith("cloud-", StringComparison.Ordinal) == true), "the cloud pod Ready", TimeSpan.FromSeconds(30));
+        var failedOver = await world.WaitAsync("crash", d => d.Status?.LastFailover?.Provider == "provider-a");
+        Assert.Equal("HeartbeatLost", failedOver.Status!.LastFailover!.Reason);
+        Assert.InRange(failedOver.Status.LastFailover.Seconds!.Value, Math.Max(0, created.TotalSeconds - 0.5), created.TotalSeconds + 0.5);
+
+        // The replicas never drop below two Ready while a new lease (not with provider-a) takes the cloud pod's place.
+        var fewest = int.MaxValue;
+        var sampling = Task.Run(async () =>
+        {
+            while (true)
+            {
+                var pods = (await world.Kube.CoreV1.ListNamespacedPodAsync("default", labelSelector: "depin.dev/deployment=crash")).Items;
+                fewest = Math.Min(fewest, pods.Count(p => p.Metadata.DeletionTimestamp is null && Ready(p)));
+                if (pods.All(p => p.Metadata.Labels["depin.dev/placement"] == "provider") && pods.Count(Ready) == 2)
+                {
+                    return;
+                }
+
+                await Task.Delay(100);
+            }
+        });
+        await world.UntilAsync(() => Task.FromResult(sampling.IsCompleted), "the failback", TimeSpan.FromSeconds(60));
+        await sampling;
+        Assert.True(fewest >= 2, $"Ready replicas dropped to {fewest} during the failback");
+        var back = await world.WaitAsync("crash", d => d.Status?.Phase == DeploymentPhase.Running && d.Status.LastFailback is not null);
+        Assert.Equal("provider-b,provider-c", back.Status!.Providers);
+        Assert.Contains(back.Status.FailedProviders!, f => f.Provider == "provider-a");
+        // The lease with the dead provider is closing: it cannot confirm, so it goes after the grace period.
+        Assert.DoesNotContain(await world.LeasesAsync(), l => l.Spec.Provider.Id == "provider-a" && l.Metadata.DeletionTimestamp is null);
+        Assert.Contains(back.Status.Conditions!, c => c.Type == "FallbackActive" && c.Status == "False");
+    }
+
+    [Fact]
+    public async Task AFrozenProvider_FailsOverWithinPeriodTimesThresholdPlusOneSecond()
+    {
+        await using var world = await OperatorWorld.StartStaticAsync(Fleet[0], Fleet[1]);
+        var deployment = OperatorWorld.WebServiceExample("frozen");
+        deployment.Spec.Replicas = 1;
+        deployment.Spec.Placement.MaxReplicasPerProvider = null;
+        deployment.Spec.Fallback.Reauction = false;
+        await world.CreateAsync(deployment);
+        await world.WaitAsync("frozen", d => d.Status?.Phase == DeploymentPhase.Running);
+        var probe = deployment.Spec.Sla!.Probe!;
+        var limit = TimeSpan.FromSeconds((probe.PeriodSeconds * probe.FailureThreshold) + 1);
+
+        var clock = Stopwatch.StartNew();
+        Signal(world.Fleet.Agents[0].ProcessId, "STOP");
+        try
+        {
+            await world.UntilAsync(async () => (await CloudPodsAsync(world, "frozen")).Count > 0, "a cloud pod", TimeSpan.FromSeconds(30));
+            Assert.True(clock.Elapsed < limit, $"the cloud pod came {clock.Elapsed.TotalSeconds:0.000} s after the freeze; the limit is {limit.TotalSeconds} s");
+            var status = (await world.WaitAsync("frozen", d => d.Status?.LastFailover is not null)).Status!;
+            Assert.Equal("HeartbeatTimeout", status.LastFailover!.Reason);
+        }
+        finally
+        {
+            Signal(world.Fleet.Agents[0].ProcessId, "CONT");
+        }
+    }
+
+    [Fact]
+    public async Task AWorkloadFailingItsProbe_FailsOverWithinPeriodTimesThresholdPlusOneSecond()
+    {
+        await using var world = await OperatorWorld.StartStaticAsync(Fleet[0], Fleet[1]);
+        var deployment = OperatorWorld.WebServiceExample("sick");
+        deployment.Spec.Replicas = 1;
+        deployment.Spec.Placement.MaxReplicasPerProvider = null;
+        deployment.Spec.Sla!.Probe = new SlaProbe { HttpGet = new HttpGetProbe { Path = "/healthz", Port = 8080 }, PeriodSeconds = 1, TimeoutSeconds = 1, FailureThreshold = 3 };
+        await world.CreateAsync(deployment);
+        await world.WaitAsync("sick", d => d.Status?.Phase == DeploymentPhase.Running);
+        var pod = Assert.Single((await world.Kube.CoreV1.ListNamespacedPodAsync("default", labelSelector: "depin.dev/deployment=sick")).Items);
+        var port = pod.Metadata.Annotations["depin.dev/host-ports"].Split('=')[1];
+
+        using var http = new HttpClient();
+        var clock = Stopwatch.StartNew();
+        await OperatorWorld.GetWhenListeningAsync(http, new Uri($"http://127.0.0.1:{port}/sick"));
+        await world.UntilAsync(async () => (await CloudPodsAsync(world, "sick")).Count > 0, "a cloud pod", TimeSpan.FromSeconds(30));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(4), $"the cloud pod came {clock.Elapsed.TotalSeconds:0.000} s after the probe began failing");
+        var status = (await world.WaitAsync("sick", d => d.Status?.LastFailover is not null)).Status!;
+        Assert.Equal("ProbeFailed", status.LastFailover!.Reason);
+
+        // Re-auction leaves provider-a out: the replica comes back on provider-b, and the cloud pod goes.
+        var back = await world.WaitAsync("sick", d => d.Status?.Phase == DeploymentPhase.Running && d.Status.FallbackReplicas == 0 && d.Status.Providers == "provider-b", TimeSpan.FromSeconds(90));
+        Assert.Equal(1, back.Status!.ReadyReplicas);
+    }
+
+    private static bool Ready(V1Pod pod) => pod.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true;
+
+    private static async Task<List<V1Pod>> CloudPodsAsync(OperatorWorld world, string deployment) =>
+        [.. (await world.Kube.CoreV1.ListNamespacedPodAsync("default", labelSelector: $"depin.dev/deployment={deployment},depin.dev/placement=fallback")).Items.Where(p => p.Metadata.DeletionTimestamp is null)];
+
+    private static void Signal(int pid, string signal)
+    {
+        using var kill = Process.Start("kill", ["-" + signal, pid.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+        kill.WaitForExit();
+    }
+}
