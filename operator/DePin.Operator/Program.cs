@@ -84,6 +84,7 @@ AddInformer(services, "depinleases", kube => ResourceApi.Custom<DePinLease>(kube
 AddInformer(services, "pods", kube => ResourceApi.Pods(kube, Names.DeploymentUidLabel), informer => informer.Cache.AddNodeNameIndex());
 AddInformer(services, "nodes", kube => ResourceApi.Nodes(kube, Names.LeaseLabel));
 services.AddSingleton<LeaseHealthRegistry>();
+services.AddSingleton<ProviderReputation>();
 services.AddSingleton<LeaseMonitor>();
 services.AddSingleton<MarketplaceReconciler>();
 services.AddSingleton<DeploymentReconciler>();

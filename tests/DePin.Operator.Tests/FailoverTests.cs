@@ -119,6 +119,144 @@ public sealed class FailoverTests
         // Re-auction leaves provider-a out: the replica comes back on provider-b, and the cloud pod goes.
         var back = await world.WaitAsync("sick", d => d.Status?.Phase == DeploymentPhase.Running && d.Status.FallbackReplicas == 0 && d.Status.Providers == "provider-b", TimeSpan.FromSeconds(90));
         Assert.Equal(1, back.Status!.ReadyReplicas);
+
+        // What was measured of provider-a outlives its lease and the operator: after a restart, an auction
+        // that asks for a reputation above what provider-a showed leaves it out.
+        await world.UntilAsync(async () => await ReputationAsync(world, "provider-a") is { Failed: >= 3 }, "provider-a's figures kept", TimeSpan.FromSeconds(30));
+        await world.RestartOperatorAsync();
+        var picky = OperatorWorld.WebServiceExample("picky");
+        picky.Spec.Replicas = 1;
+        picky.Spec.Placement.MaxReplicasPerProvider = null;
+        picky.Spec.Placement.MinReputation = 0.99;
+        await world.CreateAsync(picky);
+        var decided = await world.WaitAsync("picky", d => d.Status?.Phase == DeploymentPhase.Running);
+        Assert.Equal("provider-b", decided.Status!.Providers);
+        Assert.Equal("ReputationTooLow", Assert.Single(decided.Status.Decision!.Rejected!, r => r.Provider == "provider-a").Reason);
+    }
+
+    [Fact]
+    public async Task AProviderFlappingEverySecondForTwoMinutes_MovesTheReplicasAtMostOncePerDwellWindow()
+    {
+        await using var world = await OperatorWorld.StartStaticAsync(Fleet[0], Fleet[1]);
+        var deployment = OperatorWorld.WebServiceExample("flappy");
+        deployment.Spec.Replicas = 1;
+        deployment.Spec.Placement.MaxReplicasPerProvider = null;
+        deployment.Spec.Sla!.Probe = new SlaProbe { TcpSocket = new TcpSocketProbe { Port = 8080 }, PeriodSeconds = 1, TimeoutSeconds = 1, FailureThreshold = 1 };
+        deployment.Spec.Fallback.Reauction = false;
+        deployment.Spec.Fallback.Failback.StableSeconds = 10;
+        var dwell = TimeSpan.FromSeconds(30); // max(stableSeconds, 30 s)
+        await world.CreateAsync(deployment);
+        await world.WaitAsync("flappy", d => d.Status?.Phase == DeploymentPhase.Running);
+        var agent = world.Fleet.Agents[0].ProcessId;
+
+        // Every move shows in status; a sampler collects the times of failovers and failbacks.
+        var failovers = new SortedSet<DateTime>();
+        var failbacks = new SortedSet<DateTime>();
+        using var stop = new CancellationTokenSource();
+        var sampler = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                if (await world.GetAsync("flappy") is { Status: { } status })
+                {
+                    if (status.LastFailover?.Time is { } failedOver)
+                    {
+                        failovers.Add(failedOver);
+                    }
+
+                    if (status.LastFailback?.Time is { } failedBack)
+                    {
+                        failbacks.Add(failedBack);
+                    }
+                }
+
+                await Task.Delay(200);
+            }
+        });
+
+        // Down for a second, up for a second, for two minutes.
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            while (clock.Elapsed < TimeSpan.FromMinutes(2))
+            {
+                Signal(agent, "STOP");
+                await Task.Delay(1000);
+                Signal(agent, "CONT");
+                await Task.Delay(1000);
+            }
+        }
+        finally
+        {
+            Signal(agent, "CONT");
+        }
+
+        var back = await world.WaitAsync("flappy", d => d.Status?.Phase == DeploymentPhase.Running && d.Status.FallbackReplicas == 0, TimeSpan.FromSeconds(90));
+        await stop.CancelAsync();
+        await sampler;
+        Assert.Equal("provider-a", back.Status!.Providers);
+        Assert.NotEmpty(failovers);
+        foreach (var times in new[] { failovers, failbacks })
+        {
+            foreach (var (earlier, later) in times.Zip(times.Skip(1)))
+            {
+                Assert.True(later - earlier >= dwell - TimeSpan.FromSeconds(1), $"two moves {(later - earlier).TotalSeconds:0.0} s apart: {string.Join(", ", times)}");
+            }
+        }
+
+        using var http = new HttpClient();
+        var metrics = await http.GetStringAsync(new Uri($"http://127.0.0.1:{world.Operator!.Port}/metrics"));
+        Assert.Equal(failovers.Count, Total(metrics, "depin_failovers_total"));
+        Assert.Equal(failbacks.Count, Total(metrics, "depin_failbacks_total"));
+    }
+
+    [Fact]
+    public async Task ControlPlaneFaultsDuringAFailover_DelayIt_ButLoseNoReplica_AndOpenNoSecondLease()
+    {
+        await using var world = await OperatorWorld.StartStaticAsync(Fleet);
+        var deployment = OperatorWorld.WebServiceExample("faulty");
+        deployment.Spec.Replicas = 2;
+        await world.CreateAsync(deployment);
+        await world.WaitAsync("faulty", d => d.Status?.Phase == DeploymentPhase.Running);
+
+        await world.Fleet.Agents[0].KillAsync();
+        world.Server.Faults.FailNext(5, 503, "POST", "pods");
+        world.Server.Faults.FailNext(5, 500, "PATCH");
+        world.Server.Faults.FailNext(3, 429, "POST", "depinleases");
+        world.Server.Faults.CloseAllWatches();
+        world.Server.Faults.Latency = TimeSpan.FromMilliseconds(100);
+        await world.UntilAsync(async () => (await CloudPodsAsync(world, "faulty")).Count > 0, "a cloud pod despite the faults", TimeSpan.FromSeconds(60));
+        world.Server.Faults.Latency = TimeSpan.Zero;
+
+        var back = await world.WaitAsync("faulty", d => d.Status?.Phase == DeploymentPhase.Running && d.Status.FallbackReplicas == 0 && d.Status.LastFailback is not null, TimeSpan.FromSeconds(90));
+        Assert.Equal(2, back.Status!.ReadyReplicas);
+        Assert.True(world.Server.Faults.Injected > 0);
+        var leases = await world.LeasesAsync();
+        Assert.All(leases.Where(l => l.Metadata.DeletionTimestamp is null).GroupBy(l => l.Spec.OrderId), g => Assert.True(g.Select(l => l.Spec.Provider.Id).Distinct().Count() == g.Count()));
+        Assert.Equal(2, leases.Count(l => l.Metadata.DeletionTimestamp is null));
+        foreach (var agent in world.Fleet.Agents.Skip(1))
+        {
+            var held = System.Text.Json.Nodes.JsonNode.Parse(await agent.Http.GetStringAsync("v1/leases"))!.AsArray();
+            Assert.True(held.Count <= 1, $"an agent holds {held.Count} leases of one deployment of two replicas spread one per provider");
+        }
+    }
+
+    private static double Total(string metrics, string name) =>
+        metrics.Split('\n').Where(l => l.StartsWith(name + "{", StringComparison.Ordinal) || l.StartsWith(name + " ", StringComparison.Ordinal))
+            .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+
+    private static async Task<(long Ok, long Failed)?> ReputationAsync(OperatorWorld world, string provider)
+    {
+        try
+        {
+            var map = await world.Kube.CoreV1.ReadNamespacedConfigMapAsync("depin-provider-reputation", "depin-system");
+            var entry = System.Text.Json.Nodes.JsonNode.Parse(map.Data["providers.json"])?[provider];
+            return entry is null ? null : ((long)entry["ok"]!, (long)entry["failed"]!);
+        }
+        catch (k8s.Autorest.HttpOperationException)
+        {
+            return null;
+        }
     }
 
     private static bool Ready(V1Pod pod) => pod.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true;

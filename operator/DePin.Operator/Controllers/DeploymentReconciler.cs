@@ -37,6 +37,7 @@ internal sealed partial class DeploymentReconciler(
     Informer<V1Pod> pods,
     StatusWriter<DePinDeployment> statusWriter,
     LeaseHealthRegistry health,
+    ProviderReputation reputation,
     EventRecorder events,
     TimeProvider time,
     ILogger<DeploymentReconciler> logger) : IReconciler<DePinDeployment>
@@ -131,7 +132,10 @@ internal sealed partial class DeploymentReconciler(
             }
         }
 
-        await SyncPodsAsync(pass.Resource, [.. live.Where(l => !failed.Contains(l))], cancellationToken).ConfigureAwait(false);
+        // A lease that failed takes pods again only once it has been healthy for failback.stableSeconds,
+        // so that a flapping provider does not have pods made and taken away again and again.
+        var now = time.GetUtcNow();
+        await SyncPodsAsync(pass.Resource, [.. live.Where(l => !failed.Contains(l))], l => !fallback.Enabled || MayRunPods(l, fallback, pass.Status, now), cancellationToken).ConfigureAwait(false);
         Summarize(pass, market, owned, live, failed, leasingReason);
         await WriteAsync(pass, cancellationToken).ConfigureAwait(false);
         return ReconcileResult.After(next);
@@ -283,20 +287,6 @@ internal sealed partial class DeploymentReconciler(
         };
     }
 
-    private static Dictionary<string, ProviderStats> MeasuredProviders(IEnumerable<DePinLease> all) =>
-        all.Where(l => l.Status?.Sla is { } sla && (sla.ProbesOk ?? 0) + (sla.ProbesFailed ?? 0) > 0)
-            .GroupBy(l => l.Spec.Provider.Id, StringComparer.Ordinal)
-            .ToDictionary(
-                g => g.Key,
-                g =>
-                {
-                    var ok = g.Sum(l => l.Status!.Sla!.ProbesOk ?? 0);
-                    var failed = g.Sum(l => l.Status!.Sla!.ProbesFailed ?? 0);
-                    var latencies = g.Select(l => l.Status!.Sla!.LatencyP50Ms).OfType<double>().ToList();
-                    return new ProviderStats((double)ok / (ok + failed), latencies.Count > 0 ? latencies.Average() : null);
-                },
-                StringComparer.Ordinal);
-
     private static BigInteger Spent(DePinLease lease, int decimals, DateTimeOffset now)
     {
         if (lease.Status?.Escrow?.Accrued is { } accrued)
@@ -369,7 +359,7 @@ internal sealed partial class DeploymentReconciler(
             var placement = WithoutFailedProviders(deployment.Spec.Placement ?? new PlacementSpec(), status, pass.Now);
             var placed = owned.Where(l => l.Metadata.DeletionTimestamp is null && l.Status?.State is not (LeaseState.Closed or LeaseState.Degraded))
                 .GroupBy(l => l.Spec.Provider.Id, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Sum(l => l.Spec.Replicas), StringComparer.Ordinal);
-            var outcome = AuctionDecision.Decide(offers, order.Replicas ?? missing, maxPrice, decimals, placement, deployment.Spec.Bidding.Strategy, MeasuredProviders(leases.Cache.List()), placed);
+            var outcome = AuctionDecision.Decide(offers, order.Replicas ?? missing, maxPrice, decimals, placement, deployment.Spec.Bidding.Strategy, reputation.Snapshot(), placed);
             order.BidsReceived = offers.Count;
             var decision = status.Decision = new DecisionStatus
             {
@@ -478,7 +468,7 @@ internal sealed partial class DeploymentReconciler(
     // One pod per replica slot of each live lease, made from the current template. A slot whose pod is
     // from an older template is rolled: its old pod goes first (the lease has room for one pod per slot),
     // one slot at a time, and only while every other slot has a Ready pod.
-    private async Task SyncPodsAsync(DePinDeployment deployment, IReadOnlyList<DePinLease> live, CancellationToken cancellationToken)
+    private async Task SyncPodsAsync(DePinDeployment deployment, IReadOnlyList<DePinLease> live, Func<DePinLease, bool> mayCreate, CancellationToken cancellationToken)
     {
         var hash = Names.TemplateHash(deployment.Spec.Template);
         var owned = pods.Cache.ByIndex(InformerCache<V1Pod>.OwnerIndex, deployment.Metadata.Uid)
@@ -532,7 +522,7 @@ internal sealed partial class DeploymentReconciler(
                 continue;
             }
 
-            if (current is null && slotPods.Count == 0 && lease.Status?.NodeName is { } nodeName)
+            if (current is null && slotPods.Count == 0 && lease.Status?.NodeName is { } nodeName && mayCreate(lease))
             {
                 await CreatePodAsync(PodTemplates.ProviderPod(deployment, lease, nodeName, slot, hash), cancellationToken).ConfigureAwait(false);
             }
@@ -764,6 +754,23 @@ internal sealed partial class DeploymentReconciler(
         return wait ?? TimeSpan.FromSeconds(1);
     }
 
+    // Whether new pods may go to a lease: not while it fails, and after it failed only once it has been
+    // healthy for failback.stableSeconds and the dwell time since the failover has passed.
+    private bool MayRunPods(DePinLease lease, FallbackSpec fallback, DePinDeploymentStatus status, DateTimeOffset now)
+    {
+        if (status.LastFailover is { Provider: { } provider, Time: { } at } && provider == lease.Spec.Provider.Id && now < Utc(at) + Dwell(fallback))
+        {
+            return false;
+        }
+
+        return health.Get(lease.Metadata.Uid) is not { } measured || measured.State switch
+        {
+            HealthState.Unknown => true,
+            HealthState.Healthy => measured.FailedAt is null || now - measured.Since >= TimeSpan.FromSeconds(fallback.Failback.StableSeconds),
+            _ => false,
+        };
+    }
+
     // Takes a failed lease's pods off its virtual node at once (the provider is not waited for), records
     // the failover, and with re-auction closes the lease so that its replicas are auctioned again.
     private async Task FailOverAsync(Pass pass, DePinLease lease, FallbackSpec fallback, CancellationToken cancellationToken)
@@ -774,13 +781,16 @@ internal sealed partial class DeploymentReconciler(
             : lease.Status?.Conditions?.FirstOrDefault(c => c.Type == ConditionTypes.SlaHealthy)?.LastTransitionTime is { } changed ? Utc(changed)
             : pass.Now;
         var reason = measured?.Reason ?? lease.Status?.Conditions?.FirstOrDefault(c => c.Type == ConditionTypes.SlaHealthy)?.Reason ?? "SLAFailed";
-        foreach (var pod in pods.Cache.ByIndex(InformerCache<V1Pod>.OwnerIndex, deployment.Metadata.Uid).Where(p => Names.Get(p.Metadata.Labels, Names.LeaseLabel) == lease.Spec.LeaseId))
+        var onLease = pods.Cache.ByIndex(InformerCache<V1Pod>.OwnerIndex, deployment.Metadata.Uid).Where(p => Names.Get(p.Metadata.Labels, Names.LeaseLabel) == lease.Spec.LeaseId).ToList();
+        foreach (var pod in onLease)
         {
             await ReleasePodAsync(pod, cancellationToken).ConfigureAwait(false);
         }
 
+        // A failover is a move of pods: a lease that fails again with no pods on it moves nothing.
         var status = pass.Status;
-        if (status.LastFailover is not { } last || last.Provider != lease.Spec.Provider.Id || last.Time is not { } at || Math.Abs((Utc(at) - detected).TotalSeconds) >= 1)
+        var moved = onLease.Any(p => p.Metadata.DeletionTimestamp is null);
+        if (moved && (status.LastFailover is not { } last || last.Provider != lease.Spec.Provider.Id || last.Time is not { } at || Math.Abs((Utc(at) - detected).TotalSeconds) >= 1))
         {
             var seconds = Math.Max(0, (time.GetUtcNow() - detected).TotalSeconds);
             status.LastFailover = new FailoverStatus { Time = detected.UtcDateTime, Reason = reason, Provider = lease.Spec.Provider.Id, Seconds = Math.Round(seconds, 3) };

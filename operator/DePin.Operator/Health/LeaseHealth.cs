@@ -30,7 +30,7 @@ internal sealed class LeaseHealth
     /// <summary>When the current state began: for Unhealthy, when the failure was detected.</summary>
     public DateTimeOffset Since { get; private set; }
 
-    /// <summary>When the provider was last seen failing, or null.</summary>
+    /// <summary>When the lease last turned (or stayed) unhealthy, or null if it never has.</summary>
     public DateTimeOffset? FailedAt { get; private set; }
 
     /// <summary>CamelCase reason of the last failure: <c>HeartbeatLost</c>, <c>HeartbeatTimeout</c>, <c>ProbeFailed</c>, <c>LatencyTooHigh</c>, <c>PodsFailed</c>.</summary>
@@ -90,10 +90,15 @@ internal sealed class LeaseHealth
             Failed++;
             Consecutive++;
             HealthyRounds = 0;
-            FailedAt = now;
             Reason = reason;
             Message = message;
-            return Consecutive >= threshold && Become(HealthState.Unhealthy, reason, message, now);
+            if (Consecutive < threshold)
+            {
+                return false;
+            }
+
+            FailedAt = now;
+            return Become(HealthState.Unhealthy, reason, message, now);
         }
     }
 

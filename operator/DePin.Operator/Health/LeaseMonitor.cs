@@ -30,6 +30,7 @@ internal sealed partial class LeaseMonitor(
     Informer<DePinMarketplace> marketplaces,
     MarketplaceConnector connector,
     LeaseHealthRegistry registry,
+    ProviderReputation reputation,
     HttpClient http,
     TimeProvider time,
     ILogger<LeaseMonitor> logger) : IController
@@ -41,11 +42,27 @@ internal sealed partial class LeaseMonitor(
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         await leases.Synced.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await reputation.LoadAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is HttpRequestException or k8s.Autorest.HttpOperationException)
+        {
+            LogReputationUnavailable(logger, e.Message);
+        }
+
         var running = new Dictionary<string, (CancellationTokenSource Stop, Task Task)>(StringComparer.Ordinal);
+        var saved = time.GetTimestamp();
         try
         {
             while (!cancellationToken.IsCancellationRequested)
             {
+                if (time.GetElapsedTime(saved) >= TimeSpan.FromSeconds(15))
+                {
+                    saved = time.GetTimestamp();
+                    await SaveQuietlyAsync(cancellationToken).ConfigureAwait(false);
+                }
+
                 var wanted = leases.Cache.List()
                     .Where(l => l.Metadata.DeletionTimestamp is null && l.Status?.State is not (LeaseState.Closing or LeaseState.Closed))
                     .ToDictionary(l => l.Metadata.Uid, StringComparer.Ordinal);
@@ -86,6 +103,20 @@ internal sealed partial class LeaseMonitor(
                 await Quietly(task).ConfigureAwait(false);
                 stop.Dispose();
             }
+
+            await SaveQuietlyAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    private async Task SaveQuietlyAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await reputation.SaveAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException)
+        {
+            LogReputationUnavailable(logger, e.Message);
         }
     }
 
@@ -135,6 +166,8 @@ internal sealed partial class LeaseMonitor(
                 {
                     OperatorMetrics.ProbeFailures.Add(1, new KeyValuePair<string, object?>("reason", reason));
                 }
+
+                reputation.Record(lease.Spec.Provider.Id, ok, latency);
 
                 if (health.Round(ok, latency, reason, message, threshold, time.GetUtcNow()))
                 {
@@ -225,6 +258,7 @@ internal sealed partial class LeaseMonitor(
             }
             else if (beats > 0 || health.State == HealthState.Healthy)
             {
+                reputation.Record(lease.Spec.Provider.Id, ok: false, null);
                 if (health.Fail("HeartbeatLost", $"{broke}, and the provider does not answer", time.GetUtcNow()))
                 {
                     Changed(lease, uid, health);
@@ -378,6 +412,9 @@ internal sealed partial class LeaseMonitor(
             return e is OperationCanceledException ? string.Create(CultureInfo.InvariantCulture, $"no answer within {timeout.TotalSeconds:0.#} s") : e.Message;
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "provider figures are not kept: {Error}")]
+    private static partial void LogReputationUnavailable(ILogger logger, string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "lease {Lease} with {Provider} is {State}: {Reason} {Message}")]
     private static partial void LogChanged(ILogger logger, string lease, string provider, HealthState state, string reason, string message);
