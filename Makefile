@@ -77,6 +77,7 @@ bench: tools restore ## Run the benchmarks and print their figures (see docs/ben
 	$(DOTNET) run -c Release --project hack/bench/EthereumBench
 	$(DOTNET) run -c Release --project hack/bench/AgentBench
 	$(DOTNET) run -c Release --project hack/bench/OperatorBench
+	$(DOTNET) run -c Release --project hack/bench/FailoverBench
 
 .PHONY: clean
 clean: ## Remove build output, test results and installed tools

@@ -28,10 +28,9 @@ public sealed class FailoverTests
 
         var clock = Stopwatch.StartNew();
         await victim.KillAsync();
-        var killed = clock.Elapsed;
         V1Pod? cloud = null;
         await world.UntilAsync(async () => (cloud = (await CloudPodsAsync(world, "crash")).FirstOrDefault()) is not null, "a cloud pod", TimeSpan.FromSeconds(30));
-        var created = clock.Elapsed - killed;
+        var created = clock.Elapsed;
         Assert.True(created < TimeSpan.FromSeconds(2), $"the cloud pod came {created.TotalSeconds:0.000} s after the kill");
         Assert.Equal("linux", cloud!.Spec.NodeSelector["kubernetes.io/os"]);
 

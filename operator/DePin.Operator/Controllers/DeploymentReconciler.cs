@@ -740,14 +740,13 @@ internal sealed partial class DeploymentReconciler(
                 await DeletePodAsync(pod, cancellationToken).ConfigureAwait(false);
             }
 
-            if (target == 0)
+            if (target == 0 && (pass.Status.LastFailback?.Time is not { } backAt || pass.Status.LastFailover?.Time is not { } overAt || backAt < overAt))
             {
                 var provider = string.Join(",", live.Where(l => takers.Contains(l.Spec.LeaseId)).Select(l => l.Spec.Provider.Id).Distinct(StringComparer.Ordinal));
                 var since = pass.Status.LastFailover?.Time is { } at ? (now - Utc(at)).TotalSeconds : (double?)null;
                 pass.Status.LastFailback = new FailbackStatus { Time = now.UtcDateTime, Provider = provider, SecondsOnFallback = since is { } s ? Math.Round(s, 3) : null };
-                OperatorMetrics.Failbacks.Add(1, new KeyValuePair<string, object?>("reason", failed.Count == 0 && live.Any(l => health.Get(l.Metadata.Uid)?.FailedAt is not null) ? "recovered" : "new_lease"));
-                await events.RecordAsync(deployment, "Normal", "FailedBack", $"every replica runs on {provider} again; the cloud pods are removed", cancellationToken).ConfigureAwait(false);
             }
+
         }
 
         // While replicas are on cloud nodes, look again soon: a lease may become stable enough to take them back.
@@ -796,10 +795,8 @@ internal sealed partial class DeploymentReconciler(
             status.LastFailover = new FailoverStatus { Time = detected.UtcDateTime, Reason = reason, Provider = lease.Spec.Provider.Id, Seconds = Math.Round(seconds, 3) };
             status.FailedProviders = [.. (status.FailedProviders ?? []).Where(f => f.Provider != lease.Spec.Provider.Id && pass.Now - Utc(f.At) < FailedProviderMemory), new FailedProvider { Provider = lease.Spec.Provider.Id, At = detected.UtcDateTime, Reason = reason }];
             _failovers[deployment.Metadata.Uid] = detected;
-            OperatorMetrics.Failovers.Add(1, new KeyValuePair<string, object?>("reason", reason));
-            OperatorMetrics.FailoverSeconds.Record(seconds, new KeyValuePair<string, object?>("stage", "created"));
             await WriteAsync(pass, cancellationToken).ConfigureAwait(false);
-            await events.RecordAsync(deployment, "Warning", "FailedOver", string.Create(CultureInfo.InvariantCulture, $"{lease.Spec.Replicas} replicas of lease {lease.Spec.LeaseId} moved from {lease.Spec.Provider.Id} to cloud nodes {seconds:0.###} s after the failure ({reason}: {measured?.Message ?? "the lease is Degraded"})"), cancellationToken).ConfigureAwait(false);
+
         }
 
         if (fallback.Reauction && lease.Metadata.DeletionTimestamp is null)
@@ -831,13 +828,33 @@ internal sealed partial class DeploymentReconciler(
         return ReconcileResult.Done;
     }
 
+    // Times as stored lose precision; moves are never less than a second apart.
+    private static bool Same(DateTime? stored, DateTime time) => stored is { } at && Math.Abs((at - time).TotalSeconds) < 1;
+
+    // Writes the status. A failover or failback counts (metrics, Event) when the write that records it
+    // succeeds: a pass on a stale copy fails its write with a conflict, so no move is counted twice.
     private async Task WriteAsync(Pass pass, CancellationToken cancellationToken)
     {
         pass.Status.ObservedGeneration = pass.Generation;
         pass.Status.Selector = Names.Selector(pass.Resource);
-        if (await statusWriter.WriteAsync(pass.Resource, pass.Status, cancellationToken).ConfigureAwait(false) is { } stored)
+        var before = pass.Resource.Status;
+        if (await statusWriter.WriteAsync(pass.Resource, pass.Status, cancellationToken).ConfigureAwait(false) is not { } stored)
         {
-            pass.Resource = stored;
+            return;
+        }
+
+        pass.Resource = stored;
+        if (pass.Status.LastFailover is { Time: { } failedOver } failover && !Same(before?.LastFailover?.Time, failedOver))
+        {
+            OperatorMetrics.Failovers.Add(1, new KeyValuePair<string, object?>("reason", failover.Reason));
+            OperatorMetrics.FailoverSeconds.Record(failover.Seconds ?? 0, new KeyValuePair<string, object?>("stage", "created"));
+            await events.RecordAsync(stored, "Warning", "FailedOver", string.Create(CultureInfo.InvariantCulture, $"replicas moved from {failover.Provider} to cloud nodes {failover.Seconds:0.###} s after the failure ({failover.Reason})"), cancellationToken).ConfigureAwait(false);
+        }
+
+        if (pass.Status.LastFailback is { Time: { } failedBack } failback && !Same(before?.LastFailback?.Time, failedBack))
+        {
+            OperatorMetrics.Failbacks.Add(1, new KeyValuePair<string, object?>("reason", failback.Provider == pass.Status.LastFailover?.Provider ? "recovered" : "new_lease"));
+            await events.RecordAsync(stored, "Normal", "FailedBack", string.Create(CultureInfo.InvariantCulture, $"every replica runs on {failback.Provider} again after {failback.SecondsOnFallback:0.#} s on cloud nodes; the cloud pods are removed"), cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -37,11 +37,15 @@ internal sealed partial class LeaseMonitor(
 {
     private static readonly TimeSpan Scan = TimeSpan.FromMilliseconds(250);
 
+    private readonly Dictionary<string, ProviderStream> _streams = new(StringComparer.Ordinal);
+    private CancellationToken _stopping;
+
     public string Name => "depinlease.monitor";
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         await leases.Synced.WaitAsync(cancellationToken).ConfigureAwait(false);
+        _stopping = cancellationToken;
         try
         {
             await reputation.LoadAsync(cancellationToken).ConfigureAwait(false);
@@ -148,7 +152,7 @@ internal sealed partial class LeaseMonitor(
         }
 
         var health = registry.GetOrAdd(first);
-        var stream = Task.Run(() => FollowAsync(key, uid, health, cancellationToken), CancellationToken.None);
+        var stream = Join(first, key, uid, health);
         try
         {
             while (!cancellationToken.IsCancellationRequested && leases.Cache.Get(key) is { } lease)
@@ -183,8 +187,56 @@ internal sealed partial class LeaseMonitor(
         }
         finally
         {
-            await Quietly(stream).ConfigureAwait(false);
+            await LeaveAsync(stream, uid).ConfigureAwait(false);
         }
+    }
+
+    // One heartbeat stream per provider, whatever the number of its leases: every lease with it shares
+    // the stream's heartbeats, and a crash fails them all at once.
+    private ProviderStream? Join(DePinLease lease, string key, string uid, LeaseHealth health)
+    {
+        if (lease.Spec.Provider.Address is not { } text || !Uri.TryCreate(lease.Spec.Provider.Endpoint, UriKind.Absolute, out var endpoint))
+        {
+            return null;
+        }
+
+        var address = Address.Parse(text);
+        lock (_streams)
+        {
+            var id = $"{endpoint}|{address}";
+            if (!_streams.TryGetValue(id, out var stream))
+            {
+                stream = new ProviderStream(id, lease.Spec.Provider.Id, _stopping);
+                stream.Task = Task.Run(() => FollowAsync(stream, endpoint, address, stream.Stop.Token), CancellationToken.None);
+                _streams[id] = stream;
+            }
+
+            stream.Leases[uid] = (key, health);
+            return stream;
+        }
+    }
+
+    private async Task LeaveAsync(ProviderStream? stream, string uid)
+    {
+        if (stream is null)
+        {
+            return;
+        }
+
+        lock (_streams)
+        {
+            stream.Leases.TryRemove(uid, out _);
+            if (!stream.Leases.IsEmpty)
+            {
+                return;
+            }
+
+            _streams.Remove(stream.Id);
+        }
+
+        await stream.Stop.CancelAsync().ConfigureAwait(false);
+        await Quietly(stream.Task).ConfigureAwait(false);
+        stream.Stop.Dispose();
     }
 
     private void Changed(DePinLease lease, string uid, LeaseHealth health)
@@ -207,29 +259,30 @@ internal sealed partial class LeaseMonitor(
         }
     }
 
-    // Follows the streamed heartbeat. A break is confirmed by one poll before it counts: a crashed
-    // provider refuses the poll at once; a blip of the connection does not move any replica.
-    private async Task FollowAsync(string key, string uid, LeaseHealth health, CancellationToken cancellationToken)
+    // Follows a provider's streamed heartbeat. A break is confirmed by one poll before it counts: a
+    // crashed provider refuses the poll at once; a blip of the connection does not move any replica.
+    private async Task FollowAsync(ProviderStream stream, Uri endpoint, Address address, CancellationToken cancellationToken)
     {
         var backoff = TimeSpan.FromMilliseconds(200);
-        while (!cancellationToken.IsCancellationRequested && leases.Cache.Get(key) is { } lease)
-        {
-            if (lease.Spec.Provider.Address is not { } text || await ClientAsync(lease, cancellationToken).ConfigureAwait(false) is not { } client)
-            {
-                await Task.Delay(TimeSpan.FromSeconds(1), time, cancellationToken).ConfigureAwait(false);
-                continue;
-            }
 
-            var address = Address.Parse(text);
+        // The heartbeat needs no credentials: anyone may check that a provider is alive.
+        var client = new AgentClient(http, endpoint, AgentCredentials.Bearer(""), time);
+        while (!cancellationToken.IsCancellationRequested)
+        {
             using var watch = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var silence = Task.Run(() => WatchSilenceAsync(key, uid, health, watch.Token), CancellationToken.None);
+            var silence = Task.Run(() => WatchSilenceAsync(stream, watch.Token), CancellationToken.None);
             var beats = 0;
             string? broke = null;
             try
             {
                 await foreach (var _ in client.HeartbeatStreamAsync(address, watch.Token).ConfigureAwait(false))
                 {
-                    health.Beat(time.GetUtcNow());
+                    var now = time.GetUtcNow();
+                    foreach (var (_, health) in stream.Leases.Values)
+                    {
+                        health.Beat(now);
+                    }
+
                     beats++;
                     backoff = TimeSpan.FromMilliseconds(200);
                 }
@@ -251,17 +304,32 @@ internal sealed partial class LeaseMonitor(
                 return;
             }
 
-            var timeout = Settings(deployments.Cache.Get(ObjectKey.Of(lease.Metadata.NamespaceProperty, lease.Spec.Deployment))).Timeout;
-            if (await PollAsync(client, address, timeout, cancellationToken).ConfigureAwait(false) is null)
+            if (await PollAsync(client, address, TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false) is null)
             {
-                health.Beat(time.GetUtcNow());
-            }
-            else if (beats > 0 || health.State == HealthState.Healthy)
-            {
-                reputation.Record(lease.Spec.Provider.Id, ok: false, null);
-                if (health.Fail("HeartbeatLost", $"{broke}, and the provider does not answer", time.GetUtcNow()))
+                var now = time.GetUtcNow();
+                foreach (var (_, health) in stream.Leases.Values)
                 {
-                    Changed(lease, uid, health);
+                    health.Beat(now);
+                }
+            }
+            else
+            {
+                var failedOnce = false;
+                foreach (var (uid, (key, health)) in stream.Leases)
+                {
+                    if ((beats > 0 || health.State == HealthState.Healthy) && leases.Cache.Get(key) is { } lease)
+                    {
+                        failedOnce = true;
+                        if (health.Fail("HeartbeatLost", $"{broke}, and the provider does not answer", time.GetUtcNow()))
+                        {
+                            Changed(lease, uid, health);
+                        }
+                    }
+                }
+
+                if (failedOnce)
+                {
+                    reputation.Record(stream.Provider, ok: false, null);
                 }
             }
 
@@ -270,20 +338,26 @@ internal sealed partial class LeaseMonitor(
         }
     }
 
-    // A provider that goes silent without closing the connection (frozen, or cut off) fails once no
-    // heartbeat has verified for periodSeconds × failureThreshold.
-    private async Task WatchSilenceAsync(string key, string uid, LeaseHealth health, CancellationToken cancellationToken)
+    // A provider that goes silent without closing the connection (frozen, or cut off) fails each of its
+    // leases once no heartbeat has verified for that lease's periodSeconds × failureThreshold.
+    private async Task WatchSilenceAsync(ProviderStream stream, CancellationToken cancellationToken)
     {
         try
         {
-            while (!cancellationToken.IsCancellationRequested && leases.Cache.Get(key) is { } lease)
+            while (!cancellationToken.IsCancellationRequested)
             {
                 await Task.Delay(Scan, time, cancellationToken).ConfigureAwait(false);
-                var (period, _, threshold) = Settings(deployments.Cache.Get(ObjectKey.Of(lease.Metadata.NamespaceProperty, lease.Spec.Deployment)));
-                var limit = period * threshold;
-                if (health.State == HealthState.Healthy && health.LastHeartbeat is { } last && time.GetUtcNow() - last > limit)
+                foreach (var (uid, (key, health)) in stream.Leases)
                 {
-                    if (health.Fail("HeartbeatTimeout", string.Create(CultureInfo.InvariantCulture, $"no signed heartbeat for {limit.TotalSeconds:0.#} s"), time.GetUtcNow()))
+                    if (leases.Cache.Get(key) is not { } lease)
+                    {
+                        continue;
+                    }
+
+                    var (period, _, threshold) = Settings(deployments.Cache.Get(ObjectKey.Of(lease.Metadata.NamespaceProperty, lease.Spec.Deployment)));
+                    var limit = period * threshold;
+                    if (health.State == HealthState.Healthy && health.LastHeartbeat is { } last && time.GetUtcNow() - last > limit
+                        && health.Fail("HeartbeatTimeout", string.Create(CultureInfo.InvariantCulture, $"no signed heartbeat for {limit.TotalSeconds:0.#} s"), time.GetUtcNow()))
                     {
                         Changed(lease, uid, health);
                     }
@@ -411,6 +485,20 @@ internal sealed partial class LeaseMonitor(
         {
             return e is OperationCanceledException ? string.Create(CultureInfo.InvariantCulture, $"no answer within {timeout.TotalSeconds:0.#} s") : e.Message;
         }
+    }
+
+    // The heartbeat stream of one provider and the leases that share it.
+    private sealed class ProviderStream(string id, string provider, CancellationToken stopping)
+    {
+        public string Id { get; } = id;
+
+        public string Provider { get; } = provider;
+
+        public CancellationTokenSource Stop { get; } = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+
+        public Task Task { get; set; } = Task.CompletedTask;
+
+        public System.Collections.Concurrent.ConcurrentDictionary<string, (string Key, LeaseHealth Health)> Leases { get; } = new(StringComparer.Ordinal);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "provider figures are not kept: {Error}")]
