@@ -211,12 +211,13 @@ internal sealed partial class DeploymentReconciler(
             : $"{placed}; the cheapest rejected bid, {TokenAmount.Format(cheapest.Offer.PricePerHour, decimals)} per hour from {cheapest.Offer.ProviderId}, was rejected: {cheapest.Reason}: {cheapest.Message}";
     }
 
-    private static BidDecision ToStatus(Offer offer, int decimals, double? score, int? replicas, string reason, string? message) => new()
+    // Where to reach a provider is kept for chosen bids only: they are accepted from status.
+    private static BidDecision ToStatus(Offer offer, int decimals, double? score, int? replicas, string reason, string? message, bool reach = true) => new()
     {
         BidId = offer.BidId,
         Provider = offer.ProviderId,
-        Address = offer.ProviderAddress?.ToString(),
-        Endpoint = offer.Endpoint,
+        Address = reach ? offer.ProviderAddress?.ToString() : null,
+        Endpoint = reach ? offer.Endpoint : null,
         Region = offer.Region.Length > 0 ? offer.Region : null,
         PricePerHour = TokenAmount.Format(offer.PricePerHour, decimals),
         Score = score,
@@ -367,7 +368,7 @@ internal sealed partial class DeploymentReconciler(
                 DecidedAt = pass.Now.UtcDateTime,
                 Strategy = deployment.Spec.Bidding.Strategy,
                 Chosen = [.. outcome.Chosen.Select((c, rank) => ToStatus(c.Offer, decimals, c.Score, c.Replicas, deployment.Spec.Bidding.Strategy == BidStrategy.LowestPrice ? "Cheapest" : "BestScore", string.Create(CultureInfo.InvariantCulture, $"ranked {rank + 1} of {outcome.Chosen.Count} acceptable bids (score {c.Score:0.###}); wins {c.Replicas} replicas")))],
-                Rejected = [.. outcome.Rejected.Select(r => ToStatus(r.Offer, decimals, r.Score, null, r.Reason, r.Message))],
+                Rejected = [.. outcome.Rejected.Select(r => ToStatus(r.Offer, decimals, r.Score, null, r.Reason, r.Message, reach: false))],
             };
             if (!outcome.Complete)
             {

@@ -24,6 +24,7 @@ internal sealed class LeaseHealth
 {
     private readonly Lock _lock = new();
     private readonly Queue<double> _latencies = new();
+    private readonly HashSet<string> _passed = new(StringComparer.Ordinal);
 
     public HealthState State { get; private set; }
 
@@ -56,6 +57,23 @@ internal sealed class LeaseHealth
         Failed = sla?.ProbesFailed ?? 0,
         LastHeartbeat = sla?.LastHeartbeat is { } at ? new DateTimeOffset(DateTime.SpecifyKind(at, DateTimeKind.Utc)) : null,
     };
+
+    /// <summary>Whether a pod of the lease has passed the workload's probe at least once.</summary>
+    public bool HasPassed(string podUid)
+    {
+        lock (_lock)
+        {
+            return _passed.Contains(podUid);
+        }
+    }
+
+    public void Passed(string podUid)
+    {
+        lock (_lock)
+        {
+            _passed.Add(podUid);
+        }
+    }
 
     public void Beat(DateTimeOffset now)
     {

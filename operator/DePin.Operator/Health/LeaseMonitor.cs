@@ -37,6 +37,9 @@ internal sealed partial class LeaseMonitor(
 {
     private static readonly TimeSpan Scan = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>How long a new pod may fail its probe while it starts, before it has passed once.</summary>
+    private static readonly TimeSpan StartupGrace = TimeSpan.FromSeconds(60);
+
     private readonly Dictionary<string, ProviderStream> _streams = new(StringComparer.Ordinal);
     private CancellationToken _stopping;
 
@@ -434,9 +437,18 @@ internal sealed partial class LeaseMonitor(
                 var started = Stopwatch.GetTimestamp();
                 if (await ProbeAsync(probe, endpoint.Host, hostPort, timeout, cancellationToken).ConfigureAwait(false) is { } failure)
                 {
-                    return (false, latency, "ProbeFailed", $"pod {pod.Metadata.Name}: {failure}");
+                    // A workload that does not listen yet is still starting: that counts once it has
+                    // passed the probe, or has had StartupGrace to do so. An answer that fails always counts.
+                    var readySince = pod.Status?.Conditions?.FirstOrDefault(c => c.Type == "Ready")?.LastTransitionTime;
+                    if (!failure.Answered && !health.HasPassed(pod.Metadata.Uid) && readySince is { } since && time.GetUtcNow() - new DateTimeOffset(DateTime.SpecifyKind(since, DateTimeKind.Utc)) < StartupGrace)
+                    {
+                        continue;
+                    }
+
+                    return (false, latency, "ProbeFailed", $"pod {pod.Metadata.Name}: {failure.Message}");
                 }
 
+                health.Passed(pod.Metadata.Uid);
                 var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
                 latency = Math.Max(latency ?? 0, elapsed);
             }
@@ -464,7 +476,8 @@ internal sealed partial class LeaseMonitor(
         return null;
     }
 
-    private async Task<string?> ProbeAsync(SlaProbe probe, string host, int port, TimeSpan timeout, CancellationToken cancellationToken)
+    // The probe's failure, or null; Answered tells an answer that failed from no answer at all.
+    private async Task<(string Message, bool Answered)?> ProbeAsync(SlaProbe probe, string host, int port, TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         limit.CancelAfter(timeout);
@@ -474,7 +487,7 @@ internal sealed partial class LeaseMonitor(
             {
                 var scheme = get.Scheme == ProbeScheme.Https ? "https" : "http";
                 using var response = await http.GetAsync(new Uri($"{scheme}://{host}:{port.ToString(CultureInfo.InvariantCulture)}{get.Path}"), HttpCompletionOption.ResponseHeadersRead, limit.Token).ConfigureAwait(false);
-                return (int)response.StatusCode is >= 200 and < 400 ? null : $"GET {get.Path} answered {(int)response.StatusCode}";
+                return (int)response.StatusCode is >= 200 and < 400 ? null : ($"GET {get.Path} answered {(int)response.StatusCode}", true);
             }
 
             using var socket = new TcpClient();
@@ -483,7 +496,7 @@ internal sealed partial class LeaseMonitor(
         }
         catch (Exception e) when (e is HttpRequestException or SocketException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            return e is OperationCanceledException ? string.Create(CultureInfo.InvariantCulture, $"no answer within {timeout.TotalSeconds:0.#} s") : e.Message;
+            return (e is OperationCanceledException ? string.Create(CultureInfo.InvariantCulture, $"no answer within {timeout.TotalSeconds:0.#} s") : e.Message, false);
         }
     }
 
