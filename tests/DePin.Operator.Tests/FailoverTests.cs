@@ -190,10 +190,14 @@ public sealed class FailoverTests
             Signal(agent, "CONT");
         }
 
-        var back = await world.WaitAsync("flappy", d => d.Status?.Phase == DeploymentPhase.Running && d.Status.FallbackReplicas == 0, TimeSpan.FromSeconds(90));
+        var back = await world.WaitAsync("flappy", d => d.Status?.Phase == DeploymentPhase.Running && d.Status.FallbackReplicas == 0 && (d.Status.LastFailover is null || d.Status.LastFailback?.Time >= d.Status.LastFailover.Time), TimeSpan.FromSeconds(90));
         await stop.CancelAsync();
         await sampler;
-        Assert.Equal("provider-a", back.Status!.Providers);
+
+        // The sampler may have stopped between two of its reads: the final status counts too.
+        failovers.UnionWith(back.Status!.LastFailover?.Time is { } lastOver ? [lastOver] : []);
+        failbacks.UnionWith(back.Status.LastFailback?.Time is { } lastBack ? [lastBack] : []);
+        Assert.Equal("provider-a", back.Status.Providers);
         Assert.NotEmpty(failovers);
         foreach (var times in new[] { failovers, failbacks })
         {
@@ -203,8 +207,14 @@ public sealed class FailoverTests
             }
         }
 
+        // A move is counted right after the write that records it; the counters may lag the status by a moment, never lead it.
         using var http = new HttpClient();
-        var metrics = await http.GetStringAsync(new Uri($"http://127.0.0.1:{world.Operator!.Port}/metrics"));
+        var metrics = "";
+        await world.UntilAsync(async () =>
+        {
+            metrics = await http.GetStringAsync(new Uri($"http://127.0.0.1:{world.Operator!.Port}/metrics"));
+            return Total(metrics, "depin_failovers_total") >= failovers.Count && Total(metrics, "depin_failbacks_total") >= failbacks.Count;
+        }, "the move counters catching up with the status", TimeSpan.FromSeconds(10));
         Assert.Equal(failovers.Count, Total(metrics, "depin_failovers_total"));
         Assert.Equal(failbacks.Count, Total(metrics, "depin_failbacks_total"));
     }

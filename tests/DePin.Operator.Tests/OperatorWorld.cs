@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using DePin.Api.V1Alpha1;
@@ -291,6 +290,4 @@ internal sealed class OperatorWorld : IAsyncDisposable
         await world.Kube.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = "depin-system" } }).ConfigureAwait(false);
         return world;
     }
-
-    internal static string Format(decimal value) => value.ToString(CultureInfo.InvariantCulture);
 }

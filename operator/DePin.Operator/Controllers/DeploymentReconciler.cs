@@ -16,6 +16,7 @@ using DePin.Runtime.Informers;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
+using static DePin.Operator.ClusterObjects;
 
 namespace DePin.Operator.Controllers;
 
@@ -297,8 +298,8 @@ internal sealed partial class DeploymentReconciler(
 
         // A static fleet has no escrow: the spend is the price over the time the lease has been open.
         var price = TokenAmount.Parse(lease.Spec.PricePerHour, decimals) * lease.Spec.Replicas;
-        var opened = lease.Metadata.CreationTimestamp is { } created ? new DateTimeOffset(DateTime.SpecifyKind(created, DateTimeKind.Utc)) : now;
-        var seconds = (long)Math.Max(0, ((lease.Metadata.DeletionTimestamp is { } deleted ? new DateTimeOffset(DateTime.SpecifyKind(deleted, DateTimeKind.Utc)) : now) - opened).TotalSeconds);
+        var opened = lease.Metadata.CreationTimestamp is { } created ? Utc(created) : now;
+        var seconds = (long)Math.Max(0, ((lease.Metadata.DeletionTimestamp is { } deleted ? Utc(deleted) : now) - opened).TotalSeconds);
         return price * seconds / 3600;
     }
 
@@ -316,7 +317,7 @@ internal sealed partial class DeploymentReconciler(
         {
             if (failed && deployment.Status?.ObservedGeneration == deployment.Metadata.Generation && status.Decision!.DecidedAt is { } decided)
             {
-                var retryAt = new DateTimeOffset(DateTime.SpecifyKind(decided, DateTimeKind.Utc)) + Backoff(order!.FailedRounds ?? 1);
+                var retryAt = Utc(decided) + Backoff(order!.FailedRounds ?? 1);
                 if (pass.Now < retryAt)
                 {
                     status.Phase = DeploymentPhase.Pending;
@@ -347,7 +348,7 @@ internal sealed partial class DeploymentReconciler(
 
         if (status.Decision?.OrderId != order.Id)
         {
-            var deadline = new DateTimeOffset(DateTime.SpecifyKind(order.BidDeadline ?? pass.Now.UtcDateTime, DateTimeKind.Utc));
+            var deadline = Utc(order.BidDeadline ?? pass.Now.UtcDateTime);
             if (pass.Now < deadline)
             {
                 status.Phase = DeploymentPhase.Bidding;
@@ -659,8 +660,6 @@ internal sealed partial class DeploymentReconciler(
 
     private static TimeSpan Dwell(FallbackSpec fallback) => TimeSpan.FromSeconds(Math.Max(fallback.Failback.StableSeconds, 30));
 
-    private static DateTimeOffset Utc(DateTime time) => new(DateTime.SpecifyKind(time, DateTimeKind.Utc));
-
     // Providers that failed within the hour are left out of auctions, as if in placement.excludeProviders.
     private static PlacementSpec WithoutFailedProviders(PlacementSpec placement, DePinDeploymentStatus status, DateTimeOffset now)
     {
@@ -808,17 +807,8 @@ internal sealed partial class DeploymentReconciler(
     }
 
     // Deletes a pod at once, as for a node that is gone: the provider is not waited for.
-    private async Task ReleasePodAsync(V1Pod pod, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await kubernetes.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, pod.Metadata.NamespaceProperty, new V1DeleteOptions { GracePeriodSeconds = 0, Preconditions = new V1Preconditions { Uid = pod.Metadata.Uid } }, cancellationToken: cancellationToken).ConfigureAwait(false);
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
-        {
-            // Gone already.
-        }
-    }
+    private Task ReleasePodAsync(V1Pod pod, CancellationToken cancellationToken) =>
+        ClusterObjects.DeletePodAsync(kubernetes, pod, 0, cancellationToken);
 
     private async Task<ReconcileResult> StallAsync(Pass pass, SpecProblem problem, CancellationToken cancellationToken)
     {
@@ -871,17 +861,8 @@ internal sealed partial class DeploymentReconciler(
         }
     }
 
-    private async Task DeletePodAsync(V1Pod pod, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await kubernetes.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, pod.Metadata.NamespaceProperty, new V1DeleteOptions { Preconditions = new V1Preconditions { Uid = pod.Metadata.Uid } }, cancellationToken: cancellationToken).ConfigureAwait(false);
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
-        {
-            // Gone already, or a newer pod of the same name: nothing of this one to delete.
-        }
-    }
+    private Task DeletePodAsync(V1Pod pod, CancellationToken cancellationToken) =>
+        ClusterObjects.DeletePodAsync(kubernetes, pod, null, cancellationToken);
 
     private async Task DeleteLeaseAsync(DePinLease lease, CancellationToken cancellationToken)
     {
@@ -903,7 +884,7 @@ internal sealed partial class DeploymentReconciler(
     {
         public DePinDeployment Resource { get; set; } = resource;
 
-        public DePinDeploymentStatus Status { get; } = resource.Status is { } status ? KubernetesJson.Deserialize<DePinDeploymentStatus>(KubernetesJson.Serialize(status)) : new DePinDeploymentStatus();
+        public DePinDeploymentStatus Status { get; } = resource.Status is { } status ? ClusterObjects.Copy(status) : new DePinDeploymentStatus();
 
         public DateTimeOffset Now { get; } = now;
 

@@ -72,7 +72,7 @@ internal sealed partial class LeaseReconciler(
             return ReconcileResult.After(TimeSpan.FromSeconds(10));
         }
 
-        var status = resource.Status is { } old ? KubernetesJson.Deserialize<DePinLeaseStatus>(KubernetesJson.Serialize(old)) : new DePinLeaseStatus();
+        var status = resource.Status is { } old ? ClusterObjects.Copy(old) : new DePinLeaseStatus();
         var conditions = status.Conditions ??= [];
         var nodeName = Names.Node(resource.Spec.Marketplace, resource.Spec.LeaseId);
         var node = nodes.Cache.Get(nodeName) ?? await CreateNodeAsync(resource, nodeName, cancellationToken).ConfigureAwait(false);
@@ -107,7 +107,7 @@ internal sealed partial class LeaseReconciler(
                 status.Escrow.Accrued = TokenAmount.Format(escrow.Accrued, market.TokenDecimals);
                 status.Escrow.Remaining = TokenAmount.Format(escrow.Remaining, market.TokenDecimals);
                 status.Escrow.RunsOutAt = escrow.RunsOutAt.UtcDateTime;
-                status.Escrow.TopUps = status.Escrow.TopUps?.Where(t => now - new DateTimeOffset(DateTime.SpecifyKind(t.Time, DateTimeKind.Utc)) < TimeSpan.FromDays(1)).ToList() is { Count: > 0 } recent ? recent : null;
+                status.Escrow.TopUps = status.Escrow.TopUps?.Where(t => now - ClusterObjects.Utc(t.Time) < TimeSpan.FromDays(1)).ToList() is { Count: > 0 } recent ? recent : null;
                 if (!closed && !escrow.Insolvent)
                 {
                     resource = await TopUpAsync(resource, status, escrow, market, now, cancellationToken).ConfigureAwait(false);
@@ -165,7 +165,7 @@ internal sealed partial class LeaseReconciler(
         var nodeName = Names.Node(resource.Spec.Marketplace, resource.Spec.LeaseId);
         if (resource.Status?.State is not (LeaseState.Closing or LeaseState.Closed))
         {
-            var status = resource.Status is { } old ? KubernetesJson.Deserialize<DePinLeaseStatus>(KubernetesJson.Serialize(old)) : new DePinLeaseStatus();
+            var status = resource.Status is { } old ? ClusterObjects.Copy(old) : new DePinLeaseStatus();
             status.State = LeaseState.Closing;
             resource = await statusWriter.WriteAsync(resource, status, cancellationToken).ConfigureAwait(false) ?? resource;
         }
@@ -174,17 +174,10 @@ internal sealed partial class LeaseReconciler(
         var onNode = pods.Cache.ByIndex(PodIndexes.NodeName, nodeName);
         foreach (var pod in onNode.Where(p => p.Metadata.DeletionTimestamp is null))
         {
-            try
-            {
-                await kubernetes.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, pod.Metadata.NamespaceProperty, cancellationToken: cancellationToken).ConfigureAwait(false);
-            }
-            catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
-            {
-                // Gone already.
-            }
+            await ClusterObjects.DeletePodAsync(kubernetes, pod, null, cancellationToken).ConfigureAwait(false);
         }
 
-        var deleting = resource.Metadata.DeletionTimestamp is { } since ? new DateTimeOffset(DateTime.SpecifyKind(since, DateTimeKind.Utc)) : now;
+        var deleting = resource.Metadata.DeletionTimestamp is { } since ? ClusterObjects.Utc(since) : now;
         if (onNode.Count > 0 && now - deleting < PodRemovalGrace)
         {
             return ReconcileResult.After(TimeSpan.FromSeconds(1));
@@ -434,7 +427,7 @@ internal sealed partial class LeaseReconciler(
                 .Where(l => l.Metadata.Uid != lease.Metadata.Uid)
                 .SelectMany(l => l.Status?.Escrow?.TopUps ?? [])
                 .Concat(status.Escrow?.TopUps ?? [])
-                .Where(t => now - new DateTimeOffset(DateTime.SpecifyKind(t.Time, DateTimeKind.Utc)) < TimeSpan.FromDays(1))
+                .Where(t => now - ClusterObjects.Utc(t.Time) < TimeSpan.FromDays(1))
                 .Aggregate(BigInteger.Zero, (sum, t) => sum + TokenAmount.Parse(t.Amount, decimals));
             var amount = BigInteger.Min((rate * bidding.LeaseHours) - escrow.Remaining, budget - spentToday);
             if (amount <= 0)
@@ -465,7 +458,7 @@ internal sealed partial class LeaseReconciler(
         }
 
         _swept[lease.Metadata.Uid] = now;
-        var client = new AgentClient(http, new Uri(lease.Spec.Provider.Endpoint), MarketplaceConnector.Credentials(market, lease.Spec.Provider.Id), time);
+        var client = MarketplaceConnector.Agent(market, lease.Spec.Provider, http, time);
         try
         {
             // A pod is sent only once the cache holds it, so a pod at the provider that the cache lacks is an orphan.

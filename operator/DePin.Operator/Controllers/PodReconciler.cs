@@ -9,7 +9,6 @@ using DePin.Runtime.Controllers;
 using DePin.Runtime.Events;
 using DePin.Runtime.Informers;
 using k8s;
-using k8s.Autorest;
 using k8s.Models;
 
 namespace DePin.Operator.Controllers;
@@ -169,14 +168,14 @@ internal sealed partial class PodReconciler(
     private async Task<(AgentClient Client, ConnectedMarketplace Market)> ClientAsync(DePinLease lease, CancellationToken cancellationToken)
     {
         var market = await connector.ForAsync(lease.Spec.Marketplace, marketplaces.Cache, cancellationToken).ConfigureAwait(false);
-        return (new AgentClient(http, new Uri(lease.Spec.Provider.Endpoint), MarketplaceConnector.Credentials(market, lease.Spec.Provider.Id), time), market);
+        return (MarketplaceConnector.Agent(market, lease.Spec.Provider, http, time), market);
     }
 
     private async Task<ReconcileResult> RemoveAsync(V1Pod pod, DePinLease? lease, CancellationToken cancellationToken)
     {
         if (lease is not null && lease.Status?.State != LeaseState.Closed)
         {
-            var closing = lease.Metadata.DeletionTimestamp is { } since && time.GetUtcNow() - new DateTimeOffset(DateTime.SpecifyKind(since, DateTimeKind.Utc)) >= LeaseReconciler.PodRemovalGrace;
+            var closing = lease.Metadata.DeletionTimestamp is { } since && time.GetUtcNow() - ClusterObjects.Utc(since) >= LeaseReconciler.PodRemovalGrace;
             try
             {
                 var (client, _) = await ClientAsync(lease, cancellationToken).ConfigureAwait(false);
@@ -198,17 +197,8 @@ internal sealed partial class PodReconciler(
     }
 
     // The final delete that a kubelet makes once a pod's containers are gone.
-    private async Task ReleaseAsync(V1Pod pod, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await kubernetes.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, pod.Metadata.NamespaceProperty, new V1DeleteOptions { GracePeriodSeconds = 0, Preconditions = new V1Preconditions { Uid = pod.Metadata.Uid } }, cancellationToken: cancellationToken).ConfigureAwait(false);
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
-        {
-            // Gone already.
-        }
-    }
+    private Task ReleaseAsync(V1Pod pod, CancellationToken cancellationToken) =>
+        ClusterObjects.DeletePodAsync(kubernetes, pod, 0, cancellationToken);
 
     private async Task<bool> MirrorAsync(V1Pod pod, JsonObject remote, string host, CancellationToken cancellationToken)
     {

@@ -58,19 +58,8 @@ internal static class PodTemplates
         ArgumentNullException.ThrowIfNull(deployment);
         ArgumentNullException.ThrowIfNull(lease);
         var template = KubernetesJson.Deserialize<V1PodTemplateSpec>(KubernetesJson.Serialize(deployment.Spec.Template));
-        var labels = new Dictionary<string, string>(template.Metadata?.Labels ?? new Dictionary<string, string>(), StringComparer.Ordinal)
-        {
-            [Names.DeploymentUidLabel] = deployment.Metadata.Uid,
-            [Names.LeaseLabel] = lease.Spec.LeaseId,
-            [Names.SlotLabel] = slot.ToString(CultureInfo.InvariantCulture),
-            [Names.TemplateHashLabel] = templateHash,
-            [Names.PlacementLabel] = "provider",
-        };
-        if (Names.LabelValue(deployment.Metadata.Name) is { } name)
-        {
-            labels[Names.DeploymentLabel] = name;
-        }
-
+        var labels = Labels(deployment, template, slot, templateHash, "provider");
+        labels[Names.LeaseLabel] = lease.Spec.LeaseId;
         if (Names.LabelValue(lease.Spec.Provider.Id) is { } provider)
         {
             labels[Names.ProviderLabel] = provider;
@@ -111,17 +100,7 @@ internal static class PodTemplates
         ArgumentNullException.ThrowIfNull(deployment);
         var template = KubernetesJson.Deserialize<V1PodTemplateSpec>(KubernetesJson.Serialize(deployment.Spec.Template));
         var fallback = deployment.Spec.Fallback ?? new FallbackSpec();
-        var labels = new Dictionary<string, string>(template.Metadata?.Labels ?? new Dictionary<string, string>(), StringComparer.Ordinal)
-        {
-            [Names.DeploymentUidLabel] = deployment.Metadata.Uid,
-            [Names.SlotLabel] = index.ToString(CultureInfo.InvariantCulture),
-            [Names.TemplateHashLabel] = templateHash,
-            [Names.PlacementLabel] = "fallback",
-        };
-        if (Names.LabelValue(deployment.Metadata.Name) is { } name)
-        {
-            labels[Names.DeploymentLabel] = name;
-        }
+        var labels = Labels(deployment, template, index, templateHash, "fallback");
 
         var spec = template.Spec;
         spec.NodeName = null;
@@ -158,6 +137,24 @@ internal static class PodTemplates
             },
             Spec = spec,
         };
+    }
+
+    // The template's labels and the operator's own, which find a pod's deployment, slot, template and placement.
+    private static Dictionary<string, string> Labels(DePinDeployment deployment, V1PodTemplateSpec template, int slot, string templateHash, string placement)
+    {
+        var labels = new Dictionary<string, string>(template.Metadata?.Labels ?? new Dictionary<string, string>(), StringComparer.Ordinal)
+        {
+            [Names.DeploymentUidLabel] = deployment.Metadata.Uid,
+            [Names.SlotLabel] = slot.ToString(CultureInfo.InvariantCulture),
+            [Names.TemplateHashLabel] = templateHash,
+            [Names.PlacementLabel] = placement,
+        };
+        if (Names.LabelValue(deployment.Metadata.Name) is { } name)
+        {
+            labels[Names.DeploymentLabel] = name;
+        }
+
+        return labels;
     }
 
     /// <summary>Whether a pod's Ready condition is True.</summary>

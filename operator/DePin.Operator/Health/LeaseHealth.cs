@@ -48,14 +48,11 @@ internal sealed class LeaseHealth
 
     public int Consecutive { get; private set; }
 
-    /// <summary>Rounds passed in a row since the last failure.</summary>
-    public long HealthyRounds { get; private set; }
-
     public static LeaseHealth From(SlaStatus? sla) => new()
     {
         Ok = sla?.ProbesOk ?? 0,
         Failed = sla?.ProbesFailed ?? 0,
-        LastHeartbeat = sla?.LastHeartbeat is { } at ? new DateTimeOffset(DateTime.SpecifyKind(at, DateTimeKind.Utc)) : null,
+        LastHeartbeat = sla?.LastHeartbeat is { } at ? ClusterObjects.Utc(at) : null,
     };
 
     /// <summary>Whether a pod of the lease has passed the workload's probe at least once.</summary>
@@ -101,13 +98,11 @@ internal sealed class LeaseHealth
             {
                 Ok++;
                 Consecutive = 0;
-                HealthyRounds++;
                 return Become(HealthState.Healthy, null, null, now);
             }
 
             Failed++;
             Consecutive++;
-            HealthyRounds = 0;
             Reason = reason;
             Message = message;
             if (Consecutive < threshold)
@@ -127,7 +122,6 @@ internal sealed class LeaseHealth
         {
             Failed++;
             Consecutive++;
-            HealthyRounds = 0;
             FailedAt = now;
             Reason = reason;
             Message = message;

@@ -83,13 +83,17 @@ internal sealed partial class LeaseMonitor(
                     }
                 }
 
-                foreach (var uid in running.Keys.Where(uid => !wanted.ContainsKey(uid)).ToList())
+                var stopped = running.Keys.Where(uid => !wanted.ContainsKey(uid)).ToList();
+                var present = stopped.Count > 0 ? leases.Cache.List().Select(l => l.Metadata.Uid).ToHashSet(StringComparer.Ordinal) : [];
+                foreach (var uid in stopped)
                 {
                     await running[uid].Stop.CancelAsync().ConfigureAwait(false);
                     await Quietly(running[uid].Task).ConfigureAwait(false);
                     running[uid].Stop.Dispose();
                     running.Remove(uid);
-                    if (leases.Cache.List().All(l => l.Metadata.Uid != uid))
+
+                    // A closing lease keeps its figures until its object is gone.
+                    if (!present.Contains(uid))
                     {
                         registry.Forget(uid);
                     }
@@ -253,7 +257,7 @@ internal sealed partial class LeaseMonitor(
         try
         {
             var market = await connector.ForAsync(lease.Spec.Marketplace, marketplaces.Cache, cancellationToken).ConfigureAwait(false);
-            return new AgentClient(http, new Uri(lease.Spec.Provider.Endpoint), MarketplaceConnector.Credentials(market, lease.Spec.Provider.Id), time);
+            return MarketplaceConnector.Agent(market, lease.Spec.Provider, http, time);
         }
         catch (Exception e) when (e is MarketplaceConfigurationException or HttpRequestException or JsonRpcException or TimeoutException or Polly.CircuitBreaker.BrokenCircuitException)
         {
@@ -440,7 +444,7 @@ internal sealed partial class LeaseMonitor(
                     // A workload that does not listen yet is still starting: that counts once it has
                     // passed the probe, or has had StartupGrace to do so. An answer that fails always counts.
                     var readySince = pod.Status?.Conditions?.FirstOrDefault(c => c.Type == "Ready")?.LastTransitionTime;
-                    if (!failure.Answered && !health.HasPassed(pod.Metadata.Uid) && readySince is { } since && time.GetUtcNow() - new DateTimeOffset(DateTime.SpecifyKind(since, DateTimeKind.Utc)) < StartupGrace)
+                    if (!failure.Answered && !health.HasPassed(pod.Metadata.Uid) && readySince is { } since && time.GetUtcNow() - ClusterObjects.Utc(since) < StartupGrace)
                     {
                         continue;
                     }

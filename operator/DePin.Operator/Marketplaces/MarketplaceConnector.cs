@@ -73,6 +73,13 @@ internal sealed class MarketplaceConnector(IKubernetes kubernetes, HttpClient ht
         return await ConnectAsync(marketplace, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>A client of a provider's agent, with the credentials the marketplace calls for.</summary>
+    public static AgentClient Agent(ConnectedMarketplace marketplace, ProviderInfo provider, HttpClient http, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(provider);
+        return new AgentClient(http, new Uri(provider.Endpoint), Credentials(marketplace, provider.Id), time);
+    }
+
     /// <summary>How the operator proves itself to a provider's agent: the tenant's signature on a chain, the provider's bearer token in a static fleet.</summary>
     public static AgentCredentials Credentials(ConnectedMarketplace marketplace, string providerId)
     {
