@@ -1,5 +1,10 @@
 using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Numerics;
 using DePin.Api.V1Alpha1;
+using DePin.Ethereum.Contracts;
+using DePin.Testing;
 using k8s;
 using k8s.Models;
 
@@ -248,6 +253,79 @@ public sealed class FailoverTests
             var held = System.Text.Json.Nodes.JsonNode.Parse(await agent.Http.GetStringAsync("v1/leases"))!.AsArray();
             Assert.True(held.Count <= 1, $"an agent holds {held.Count} leases of one deployment of two replicas spread one per provider");
         }
+    }
+
+    [AnvilFact]
+    public async Task MarketplaceRpcFaultsDuringAFailover_DelayTheReauction_ButLoseNoReplica_AndOpenNoSecondLease()
+    {
+        await using var world = await OperatorWorld.StartEvmAsync(Fleet);
+        var chain = world.Chain!;
+        var rpc = world.Rpc!;
+        var deployment = OperatorWorld.WebServiceExample("rpc", "depin-evm");
+        deployment.Spec.Replicas = 2;
+        deployment.Spec.Bidding.BidWindowSeconds = 2;
+        deployment.Spec.Fallback.Failback.StableSeconds = 0;
+        await world.CreateAsync(deployment);
+        await world.WaitAsync("rpc", d => d.Status?.Phase == DeploymentPhase.Running && d.Status.ReadyReplicas == 2, TimeSpan.FromSeconds(90));
+        var victim = chain.Key(2).Address.ToString();
+        var failed = Assert.Single(await world.LeasesAsync(), l => l.Spec.Provider.Address == victim);
+
+        // The marketplace is unreachable when the provider dies: the replica goes to a cloud node all the same.
+        rpc.Down = true;
+        await world.Fleet.Agents[0].KillAsync();
+        await world.UntilAsync(async () => (await CloudPodsAsync(world, "rpc")).Any(Ready), "a Ready cloud pod while the marketplace is down", TimeSpan.FromSeconds(30));
+
+        // From here on two replicas are Ready, through the outage, the faults and the failback.
+        var fewest = int.MaxValue;
+        using var stop = new CancellationTokenSource();
+        var sampling = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var pods = (await world.Kube.CoreV1.ListNamespacedPodAsync("default", labelSelector: "depin.dev/deployment=rpc")).Items;
+                fewest = Math.Min(fewest, pods.Count(p => p.Metadata.DeletionTimestamp is null && Ready(p)));
+                await Task.Delay(100);
+            }
+        });
+
+        // The re-auction runs into the outage, then into errors, slow answers and transactions whose replies
+        // are lost after the node took them. The replies to posting the order and to accepting its bid are
+        // followed by outages longer than the client's retries: those calls fail although they happened.
+        await world.UntilAsync(() => Task.FromResult(rpc.Injected >= 10), "the operator trying the marketplace during the outage", TimeSpan.FromSeconds(60));
+        rpc.FailNext(4, HttpStatusCode.BadGateway);
+        rpc.LoseRepliesToTransactions(2);
+        rpc.LoseReplyThenGoDown(chain.Market.Abi.Function("createOrder").Selector.Span, TimeSpan.FromSeconds(15));
+        rpc.LoseReplyThenGoDown(chain.Market.Abi.Function("accept").Selector.Span, TimeSpan.FromSeconds(15));
+        rpc.Latency = TimeSpan.FromMilliseconds(50);
+        rpc.Down = false;
+
+        var back = await world.WaitAsync("rpc", d => d.Status?.Phase == DeploymentPhase.Running && d.Status.FallbackReplicas == 0 && d.Status.LastFailback is not null && d.Status.ReadyReplicas == 2, TimeSpan.FromSeconds(180));
+        await stop.CancelAsync();
+        await sampling;
+        Assert.True(fewest >= 2, $"Ready replicas dropped to {fewest} after the cloud pod was Ready");
+        Assert.Equal(4, rpc.RepliesLost);
+        Assert.DoesNotContain(victim, back.Status!.Decision!.Chosen!.Select(c => c.Provider));
+
+        // On chain: the failed lease is closed, no order has more leased replicas than it asked for, and
+        // none is left open (an order posted twice would be).
+        Assert.True((await chain.Market.GetLeaseAsync(BigInteger.Parse(failed.Spec.LeaseId, CultureInfo.InvariantCulture))).Closed);
+        var open = 0;
+        for (var id = BigInteger.One; ; id++)
+        {
+            var order = await chain.Market.GetOrderAsync(id);
+            if (order.State == MarketOrderState.None)
+            {
+                break;
+            }
+
+            var leases = await Task.WhenAll((await chain.Market.OrderLeasesAsync(id)).Select(l => chain.Market.GetLeaseAsync(l)));
+            Assert.True(leases.Sum(l => l.Replicas) <= order.Replicas, $"order {id} asked for {order.Replicas} replicas and leased {leases.Sum(l => l.Replicas)}");
+            Assert.True(order.State != MarketOrderState.Open, $"order {id} is still open, holding its deposit");
+            open += leases.Count(l => !l.Closed);
+        }
+
+        Assert.Equal(2, open);
+        Assert.Equal(2, (await world.LeasesAsync()).Count(l => l.Metadata.DeletionTimestamp is null));
     }
 
     private static double Total(string metrics, string name) =>

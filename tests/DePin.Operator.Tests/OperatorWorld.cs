@@ -41,6 +41,9 @@ internal sealed class OperatorWorld : IAsyncDisposable
 
     public MarketChain? Chain { get; init; }
 
+    /// <summary>In an EVM world, the proxy through which the operator (and only the operator) reaches anvil.</summary>
+    public RpcFaultProxy? Rpc { get; private set; }
+
     /// <summary>A world with a static fleet named <c>depin-static</c>, as the examples use.</summary>
     public static async Task<OperatorWorld> StartStaticAsync(params TestProvider[] providers)
     {
@@ -96,6 +99,7 @@ internal sealed class OperatorWorld : IAsyncDisposable
                 world.Fleet.Agents.Add(agent);
             }
 
+            world.Rpc = await RpcFaultProxy.StartAsync(chain.Node.Endpoint).ConfigureAwait(false);
             await world.Kube.CoreV1.CreateNamespacedSecretAsync(new V1Secret
             {
                 Metadata = new V1ObjectMeta { Name = "tenant-wallet" },
@@ -109,7 +113,7 @@ internal sealed class OperatorWorld : IAsyncDisposable
                     Type = MarketplaceType.Evm,
                     Evm = new EvmMarketplaceSpec
                     {
-                        RpcUrl = chain.Node.Endpoint.ToString(),
+                        RpcUrl = world.Rpc.Url.ToString(),
                         ChainId = (long)chain.ChainId,
                         ContractAddress = chain.Market.Address.ToString(),
                         PaymentToken = chain.Token.Address.ToString(),
@@ -237,6 +241,11 @@ internal sealed class OperatorWorld : IAsyncDisposable
         await Fleet.DisposeAsync().ConfigureAwait(false);
         Kube.Dispose();
         await Server.DisposeAsync().ConfigureAwait(false);
+        if (Rpc is not null)
+        {
+            await Rpc.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (Chain is not null)
         {
             await Chain.DisposeAsync().ConfigureAwait(false);

@@ -25,12 +25,15 @@ public sealed class Readiness
 /// The operational endpoints of the operator and the agent: <c>/healthz</c> (the process answers),
 /// <c>/readyz</c> (caches synced; the body says whether this replica leads, and a standby replica is
 /// ready too, so that rollouts and disruption budgets work with two replicas) and <c>/metrics</c>
-/// (OpenTelemetry metrics of every DePin meter in Prometheus text format).
+/// (OpenTelemetry metrics of every DePin meter and of the .NET runtime in Prometheus text format).
 /// </summary>
 public static class OperatorEndpoints
 {
     /// <summary>Every meter of the project (DePin.Runtime.WorkQueue, .Informer, .Controller, .LeaderElection, .KubernetesApi, ...).</summary>
     public const string Meters = "DePin.*";
+
+    /// <summary>The runtime's own meter: GC heap sizes and collections, working set, thread pool, exceptions.</summary>
+    public const string RuntimeMeter = "System.Runtime";
 
     /// <summary>Registers readiness and OpenTelemetry metrics with the Prometheus exporter.</summary>
     /// <param name="services">The services.</param>
@@ -39,7 +42,7 @@ public static class OperatorEndpoints
     {
         services.AddSingleton<Readiness>();
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(Meters)
+            .AddMeter(Meters, RuntimeMeter)
             .AddPrometheusExporter());
         return services;
     }
