@@ -12,6 +12,8 @@ TOOLS_BIN     := $(TOOLS_DIR)/bin
 TOOLS_STAMP   := $(TOOLS_DIR)/node_modules/.installed
 TEST_RESULTS  := artifacts/test-results
 CRD_DIR       := crds
+CHART_DIR     := charts/depin-operator
+HELM          := $(TOOLS_BIN)/helm
 ARTIFACTS_DIR := contracts/artifacts
 
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
@@ -53,8 +55,9 @@ test: tools build ## Run every test project and print "N passed, N failed"
 	exit $$status
 
 .PHONY: manifests
-manifests: tools build ## Regenerate the CRDs from operator/DePin.Api and the contract artifacts from contracts/
+manifests: tools build ## Regenerate the CRDs (and the chart's copies) from operator/DePin.Api and the contract artifacts from contracts/
 	$(DOTNET) run --project hack/CrdGen --no-build -c $(CONFIGURATION) -- --output $(CRD_DIR)
+	rm -f $(CHART_DIR)/crds/*.yaml && cp $(CRD_DIR)/*.yaml $(CHART_DIR)/crds/
 	node hack/solc/compile.js $(ARTIFACTS_DIR)
 
 .PHONY: verify
@@ -64,11 +67,15 @@ verify: tools build ## Fail if generated files are stale or code is not formatte
 	if ! diff -r -x examples "$$tmp/crds" $(CRD_DIR); then \
 		echo "crds/ is stale: run 'make manifests' and commit the result" >&2; exit 1; \
 	fi; \
+	if ! diff -r -x examples $(CRD_DIR) $(CHART_DIR)/crds; then \
+		echo "$(CHART_DIR)/crds/ differs from crds/: run 'make manifests' and commit the result" >&2; exit 1; \
+	fi; \
 	node hack/solc/compile.js "$$tmp/artifacts" >/dev/null; \
 	if ! diff -r "$$tmp/artifacts" $(ARTIFACTS_DIR); then \
 		echo "$(ARTIFACTS_DIR)/ is stale: run 'make manifests' and commit the result" >&2; exit 1; \
 	fi
 	$(DOTNET) format $(SOLUTION) --verify-no-changes --no-restore
+	$(HELM) lint --strict $(CHART_DIR)
 	@echo "verify: generated files are current and code is formatted"
 
 .PHONY: bench

@@ -25,8 +25,9 @@ internal sealed class OperatorWorld : IAsyncDisposable
         Server = server;
         _directory = directory;
         Fleet = fleet;
-        Kube = new Kubernetes(new KubernetesClientConfiguration { Host = server.Url.ToString() });
         KubeconfigPath = Path.Combine(directory.FullName, "kubeconfig");
+        File.WriteAllText(KubeconfigPath, server.Kubeconfig(), Encoding.UTF8);
+        Kube = new Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(KubeconfigPath));
     }
 
     public LocalKubeServer Server { get; }
@@ -47,7 +48,23 @@ internal sealed class OperatorWorld : IAsyncDisposable
     /// <summary>A world with a static fleet named <c>depin-static</c>, as the examples use.</summary>
     public static async Task<OperatorWorld> StartStaticAsync(params TestProvider[] providers)
     {
-        var world = await CreateAsync(providers.Length, null).ConfigureAwait(false);
+        var world = await PrepareStaticAsync(new ServerOptions { CloudNodes = new() { Count = 2 } }, providers).ConfigureAwait(false);
+        try
+        {
+            await world.StartOperatorAsync().ConfigureAwait(false);
+            return world;
+        }
+        catch
+        {
+            await world.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Everything of <see cref="StartStaticAsync"/> but the operator, on a server with these options.</summary>
+    public static async Task<OperatorWorld> PrepareStaticAsync(ServerOptions options, params TestProvider[] providers)
+    {
+        var world = await CreateAsync(providers.Length, null, options).ConfigureAwait(false);
         try
         {
             await world.Kube.CoreV1.CreateNamespacedSecretAsync(new V1Secret
@@ -74,7 +91,6 @@ internal sealed class OperatorWorld : IAsyncDisposable
                 Metadata = new V1ObjectMeta { Name = "depin-static" },
                 Spec = new DePinMarketplaceSpec { Type = MarketplaceType.Static, Static = new StaticMarketplaceSpec { Providers = entries } },
             }, "depin.dev", "v1alpha1", "depinmarketplaces").ConfigureAwait(false);
-            await world.StartOperatorAsync().ConfigureAwait(false);
             return world;
         }
         catch
@@ -88,7 +104,7 @@ internal sealed class OperatorWorld : IAsyncDisposable
     public static async Task<OperatorWorld> StartEvmAsync(params TestProvider[] providers)
     {
         var chain = await MarketChain.StartAsync().ConfigureAwait(false);
-        var world = await CreateAsync(providers.Length, chain).ConfigureAwait(false);
+        var world = await CreateAsync(providers.Length, chain, new ServerOptions { CloudNodes = new() { Count = 2 } }).ConfigureAwait(false);
         try
         {
             // The tenant (account 1) holds tokens to escrow; each provider is an account of its own.
@@ -148,6 +164,26 @@ internal sealed class OperatorWorld : IAsyncDisposable
     public async Task StartOperatorAsync()
     {
         Operator = await OperatorProcess.StartAsync(KubeconfigPath).ConfigureAwait(false);
+    }
+
+    /// <summary>Starts the operator with another kubeconfig (another user's token) and more arguments.</summary>
+    public async Task StartOperatorAsync(string kubeconfig, params string[] extra)
+    {
+        Operator = await OperatorProcess.StartAsync(kubeconfig, extra).ConfigureAwait(false);
+    }
+
+    /// <summary>Starts the operator without waiting for it to become ready.</summary>
+    public void LaunchOperator(string kubeconfig, params string[] extra)
+    {
+        Operator = OperatorProcess.Launch(kubeconfig, extra);
+    }
+
+    /// <summary>Writes a file (a kubeconfig, a manifest) into the world's folder and returns its path.</summary>
+    public string WriteFile(string name, string text)
+    {
+        var path = Path.Combine(_directory.FullName, name);
+        File.WriteAllText(path, text, Encoding.UTF8);
+        return path;
     }
 
     public async Task RestartOperatorAsync()
@@ -290,11 +326,10 @@ internal sealed class OperatorWorld : IAsyncDisposable
 
     private static string Tail(string? text) => text is null ? "" : text.Length > 20_000 ? text[^20_000..] : text;
 
-    private static async Task<OperatorWorld> CreateAsync(int agents, MarketChain? chain)
+    private static async Task<OperatorWorld> CreateAsync(int agents, MarketChain? chain, ServerOptions options)
     {
-        var server = await LocalKubeServer.StartAsync(new ServerOptions { CloudNodes = new() { Count = 2 } }).ConfigureAwait(false);
+        var server = await LocalKubeServer.StartAsync(options).ConfigureAwait(false);
         var world = new OperatorWorld(server, Directory.CreateTempSubdirectory("operator-world-"), new AgentFleet(agents)) { Chain = chain };
-        await File.WriteAllTextAsync(world.KubeconfigPath, server.Kubeconfig(), Encoding.UTF8).ConfigureAwait(false);
         await ProjectCrds.InstallAsync(world.Kube).ConfigureAwait(false);
         await world.Kube.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = "depin-system" } }).ConfigureAwait(false);
         return world;

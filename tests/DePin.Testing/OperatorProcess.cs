@@ -47,21 +47,9 @@ public sealed class OperatorProcess : IAsyncDisposable
     /// <returns>The running operator.</returns>
     public static async Task<OperatorProcess> StartAsync(string kubeconfig, params string[] extra)
     {
-        var port = AgentProcess.FreePort();
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in new[] { OperatorDll, "--listen", $"127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}" }.Concat(extra))
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        start.Environment["KUBECONFIG"] = kubeconfig;
-        var process = Process.Start(start)!;
-        var output = new StringBuilder();
-        process.OutputDataReceived += (_, e) => Append(output, e.Data);
-        process.ErrorDataReceived += (_, e) => Append(output, e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        var running = new OperatorProcess(process, output, port);
+        var running = Launch(kubeconfig, extra);
+        var process = running._process;
+        var port = running.Port;
         try
         {
             using var http = new HttpClient();
@@ -74,7 +62,7 @@ public sealed class OperatorProcess : IAsyncDisposable
 
                 try
                 {
-                    return await http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/readyz")).ConfigureAwait(false) == "ok";
+                    return await http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/readyz")).ConfigureAwait(false) is "ok" or "ok: leading" or "ok: standby";
                 }
                 catch (HttpRequestException)
                 {
@@ -89,6 +77,29 @@ public sealed class OperatorProcess : IAsyncDisposable
         }
 
         return running;
+    }
+
+    /// <summary>Starts the operator without waiting for it to become ready.</summary>
+    /// <param name="kubeconfig">Path of the kubeconfig.</param>
+    /// <param name="extra">More arguments.</param>
+    /// <returns>The process.</returns>
+    public static OperatorProcess Launch(string kubeconfig, params string[] extra)
+    {
+        var port = AgentProcess.FreePort();
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in new[] { OperatorDll, "--listen", $"127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}" }.Concat(extra))
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["KUBECONFIG"] = kubeconfig;
+        var process = Process.Start(start)!;
+        var output = new StringBuilder();
+        process.OutputDataReceived += (_, e) => Append(output, e.Data);
+        process.ErrorDataReceived += (_, e) => Append(output, e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return new OperatorProcess(process, output, port);
     }
 
     /// <summary>Kills the operator at once (SIGKILL), as a crash would.</summary>

@@ -21,6 +21,16 @@ public static partial class YamlJson
             : throw new InvalidDataException($"expected one YAML document, found {stream.Documents.Count}");
     }
 
+    /// <summary>Parses every document of a YAML stream, leaving out empty ones.</summary>
+    /// <param name="yaml">The text.</param>
+    /// <returns>The JSON trees.</returns>
+    public static IReadOnlyList<JsonNode> ParseAll(string yaml)
+    {
+        var stream = new YamlStream();
+        stream.Load(new StringReader(yaml));
+        return [.. stream.Documents.Where(d => d.RootNode is not YamlScalarNode { Value: null or "" }).Select(d => Convert(d.RootNode)).OfType<JsonNode>()];
+    }
+
     private static JsonNode? Convert(YamlNode node) => node switch
     {
         YamlMappingNode map => new JsonObject(map.Children.Select(kv =>

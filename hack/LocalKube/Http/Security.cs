@@ -27,6 +27,7 @@ public sealed class Security
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, UserInfo> _tokens = new(StringComparer.Ordinal);
+    private readonly List<string> _denials = [];
     private readonly ObjectStore _store;
 
     /// <summary>Creates the security layer.</summary>
@@ -44,6 +45,18 @@ public sealed class Security
 
     /// <summary>The token of the administrator (group <c>system:masters</c>), or null when security is off.</summary>
     public string? AdminToken { get; }
+
+    /// <summary>Every request refused with 403 so far, as its message, oldest first.</summary>
+    public IReadOnlyList<string> Denials
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _denials];
+            }
+        }
+    }
 
     /// <summary>Issues a bearer token for a user.</summary>
     /// <param name="user">The user.</param>
@@ -98,7 +111,13 @@ public sealed class Security
         var resource = request.Subresource is null ? request.Resource : $"{request.Resource}/{request.Subresource}";
         var scope = request.Namespace is null ? "at the cluster scope" : $"in the namespace \"{request.Namespace}\"";
         var what = request.Name is null ? request.Resource : $"{request.Resource} \"{request.Name}\"";
-        throw new ApiException(403, "Forbidden", $"{what} is forbidden: User \"{user.Name}\" cannot {request.Verb} resource \"{resource}\" in API group \"{request.Group}\" {scope}",
+        var message = $"{what} is forbidden: User \"{user.Name}\" cannot {request.Verb} resource \"{resource}\" in API group \"{request.Group}\" {scope}";
+        lock (_lock)
+        {
+            _denials.Add(message);
+        }
+
+        throw new ApiException(403, "Forbidden", message,
             new JsonObject { ["name"] = request.Name, ["group"] = request.Group, ["kind"] = request.Resource });
     }
 

@@ -157,6 +157,8 @@ public sealed class ResourceRegistry
         yield return T("apps", "v1", "Deployment", "deployments", true, status: true, shortNames: ["deploy"], categories: ["all"],
             scale: new ScaleSubresource(".spec.replicas", ".status.replicas", null));
         yield return T("coordination.k8s.io", "v1", "Lease", "leases", true);
+        yield return T("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", true, status: true, shortNames: ["pdb"]);
+        yield return T("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", true, shortNames: ["netpol"]);
         yield return T("rbac.authorization.k8s.io", "v1", "Role", "roles", true);
         yield return T("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", false);
         yield return T("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", true);

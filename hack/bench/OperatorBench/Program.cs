@@ -18,7 +18,7 @@ var count = Arg("--deployments", 1000);
 var providerCount = Arg("--providers", 20);
 var workers = Arg("--workers", 8);
 var goal = TimeSpan.FromSeconds(120);
-const double MemoryGoalMiB = 300;
+const double MemoryGoalMB = 300;
 
 await using var server = await LocalKubeServer.StartAsync(new ServerOptions());
 using var kube = new Kubernetes(new KubernetesClientConfiguration { Host = server.Url.ToString() });
@@ -118,7 +118,8 @@ Console.WriteLine($"| deployments Running | {running} of {count} ({pods.Count(p 
 Console.WriteLine($"| time until all Running (created in {created.TotalSeconds:0.0} s) | {elapsed.TotalSeconds:0.0} s | {goal.TotalSeconds:0} s: {goal.TotalSeconds / elapsed.TotalSeconds:0.00}x |");
 Console.WriteLine($"| reconciles per second (all controllers) | {reconciles / elapsed.TotalSeconds:0} ({reconciles:0} in all) | - |");
 Console.WriteLine($"| p99 reconcile latency | {p99Deployments * 1000:0} ms DePinDeployment, {p99All * 1000:0} ms all controllers (bucket bound) | - |");
-Console.WriteLine($"| operator peak memory (VmHWM) | {peak:0} MiB | {MemoryGoalMiB:0} MiB: {MemoryGoalMiB / peak:0.00}x |");
+var peakMB = peak * 1024 * 1024 / 1e6;
+Console.WriteLine($"| operator peak memory (VmHWM) | {peakMB:0} MB ({peak:0} MiB); managed heap after the last GC {Sum(metrics, "dotnet_gc_last_collection_heap_size_bytes", null) / 1e6:0} MB, committed {Sum(metrics, "dotnet_gc_last_collection_memory_committed_size_bytes", null) / 1e6:0} MB | {MemoryGoalMB:0} MB: {MemoryGoalMB / peakMB:0.00}x |");
 await operatorProcess.KillAsync();
 root.Delete(recursive: true);
 return running == count ? 0 : 1;
@@ -145,7 +146,7 @@ static double Memory(int pid, string field)
 
 static double Sum(string metrics, string name, string? controller) =>
     metrics.Split('\n')
-        .Where(l => l.StartsWith(name + "{", StringComparison.Ordinal) && (controller is null || l.Contains($"controller=\"{controller}\"", StringComparison.Ordinal)))
+        .Where(l => (l.StartsWith(name + "{", StringComparison.Ordinal) || l.StartsWith(name + " ", StringComparison.Ordinal)) && (controller is null || l.Contains($"controller=\"{controller}\"", StringComparison.Ordinal)))
         .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
 
 // The upper bound of the histogram bucket in which the quantile falls, summed over the matching series.
