@@ -103,6 +103,24 @@ public sealed partial class ChartTests
         }
     }
 
+    [Fact]
+    public async Task TheReadmesInstallCommand_RendersWithTheSameArguments_AndTheReadmeListsEveryValue()
+    {
+        var readme = await File.ReadAllTextAsync(Path.Combine(Chart, "README.md"));
+        var command = InstallCommand().Match(readme);
+        Assert.True(command.Success, "the chart README shows no helm install command");
+        var arguments = command.Groups[1].Value.Replace("\\\n", " ", StringComparison.Ordinal).Split(' ', StringSplitOptions.RemoveEmptyEntries).Where(a => a != "--create-namespace").ToArray();
+        var objects = YamlJson.ParseAll(await HelmAsync(["template", .. arguments]));
+        Assert.Equal("registry.example.org/depin-operator:0.1.0", (string)Assert.Single(objects, o => (string)o["kind"]! == "Deployment")["spec"]!["template"]!["spec"]!["containers"]![0]!["image"]!);
+
+        // Every value of the schema has a row in the README's table.
+        var schema = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(Chart, "values.schema.json")))!;
+        foreach (var key in Leaves(schema, ""))
+        {
+            Assert.Contains($"| `{key}` |", readme, StringComparison.Ordinal);
+        }
+    }
+
     [Theory]
     [InlineData("workers=0", "/workers")]
     [InlineData("replicaCount=2,leaderElection.enabled=false", "replicaCount above 1 needs leaderElection.enabled")]
@@ -203,6 +221,17 @@ public sealed partial class ChartTests
         Assert.DoesNotContain((await world.Kube.CoordinationV1.ListNamespacedLeaseAsync("kube-node-lease")).Items, l => l.Metadata.Name == node);
     }
 
+    // Dotted keys of the values a schema describes, down to objects that hold free-form maps.
+    private static IEnumerable<string> Leaves(JsonNode schema, string prefix)
+    {
+        if (schema["properties"] is JsonObject properties && prefix != "resources.")
+        {
+            return properties.SelectMany(p => Leaves(p.Value!, prefix + p.Key + "."));
+        }
+
+        return [prefix.TrimEnd('.')];
+    }
+
     private static string RoleKey(JsonNode role) => (string)role["kind"]! == "Role" && ((string)role["metadata"]!["name"]!).EndsWith("-node-leases", StringComparison.Ordinal) ? "Role/node-leases" : (string)role["kind"]!;
 
     // Metric names the project creates, read from its sources.
@@ -229,7 +258,7 @@ public sealed partial class ChartTests
     private static async Task<string> HelmAsync(string[] arguments)
     {
         var helm = RepositoryPaths.Of("hack", "tools", "bin", "helm");
-        var start = new ProcessStartInfo(File.Exists(helm) ? helm : "helm") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = new ProcessStartInfo(File.Exists(helm) ? helm : "helm") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = RepositoryPaths.Root };
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
@@ -241,6 +270,9 @@ public sealed partial class ChartTests
         await process.WaitForExitAsync();
         return process.ExitCode == 0 ? await output : throw new InvalidOperationException($"helm {string.Join(' ', arguments)} exited with {process.ExitCode}: {await error}{await output}");
     }
+
+    [GeneratedRegex(@"helm install ([^\n\\]*(?:\\\n[^\n\\]*)*)")]
+    private static partial Regex InstallCommand();
 
     [GeneratedRegex(@"\b((?:depin|dotnet)_[a-z_]+)")]
     private static partial Regex MetricName();

@@ -76,6 +76,20 @@ public sealed class ConfigurationTests
         Assert.Equal(2048, options.ReserveMemoryMiB);
     }
 
+    [Fact]
+    public void TheSampleConfigurationOfTheSystemdUnit_IsValid_AndTheUnitRunsIt()
+    {
+        var options = ConfigurationLoader.Load(["--config", Testing.RepositoryPaths.Of("provider-agent", "deploy", "agent.yaml")], NoEnvironment);
+
+        Assert.Equal(AgentMode.Evm, options.Mode);
+        Assert.Equal("/var/lib/depin-agent", options.DataDir);
+        Assert.Equal("/etc/depin-agent/tls.crt", options.TlsCertFile);
+        Assert.Equal(2048, options.ReserveMemoryMiB);
+        var unit = File.ReadAllText(Testing.RepositoryPaths.Of("provider-agent", "deploy", "depin-agent.service"));
+        Assert.Contains("ExecStart=/usr/bin/dotnet /opt/depin-agent/provider-agent.dll --config /etc/depin-agent/agent.yaml", unit, StringComparison.Ordinal);
+        Assert.Contains($"ReadWritePaths={options.DataDir}", unit, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("--listen", "nowhere", "--listen: \"nowhere\" is not HOST:PORT")]
     [InlineData("--runtime-restart-backoff", "soon", "--runtime-restart-backoff: \"soon\" is not a positive duration")]

@@ -1,0 +1,42 @@
+using System.Diagnostics;
+using DePin.Testing;
+
+namespace DePin.Operator.Tests;
+
+/// <summary>The Dockerfiles of the operator and the agent, built with a real Docker engine where there is one.</summary>
+public sealed class ImageTests
+{
+    [DockerFact]
+    public async Task TheOperatorImage_Builds_RunsAsNonRoot_AndAnswersHelp()
+    {
+        await ImageAsync("operator/Dockerfile", "depin-operator:test", "depin-operator: runs DePinDeployments");
+    }
+
+    [DockerFact]
+    public async Task TheAgentImage_Builds_RunsAsNonRoot_AndAnswersHelp()
+    {
+        await ImageAsync("provider-agent/Dockerfile", "provider-agent:test", "--config");
+    }
+
+    private static async Task ImageAsync(string dockerfile, string tag, string helpText)
+    {
+        await DockerAsync("build", "-f", dockerfile, "-t", tag, ".");
+        Assert.Equal("1654:1654", (await DockerAsync("image", "inspect", "--format", "{{.Config.User}}", tag)).Trim());
+        Assert.Contains(helpText, await DockerAsync("run", "--rm", tag, "--help"), StringComparison.Ordinal);
+    }
+
+    private static async Task<string> DockerAsync(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("docker") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = RepositoryPaths.Root };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return process.ExitCode == 0 ? await output + await error : throw new InvalidOperationException($"docker {string.Join(' ', arguments)} exited with {process.ExitCode}: {await error}");
+    }
+}
