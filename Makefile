@@ -44,6 +44,11 @@ restore: ## Restore NuGet packages
 build: restore ## Build every project; warnings are errors
 	$(DOTNET) build $(SOLUTION) --no-restore -c $(CONFIGURATION)
 
+.PHONY: demo
+demo: tools restore ## The whole story on loopback ports: auction, lease, pods, a provider killed, fallback, re-auction, failback (ARGS=--exit to end)
+	$(DOTNET) build hack/Demo --no-restore -c $(CONFIGURATION) -v quiet -nologo
+	PATH="$(CURDIR)/$(TOOLS_BIN):$$PATH" $(DOTNET) run --project hack/Demo --no-build -c $(CONFIGURATION) -- $(ARGS)
+
 .PHONY: test
 test: tools build ## Run every test project and print "N passed, N failed"
 	rm -rf $(TEST_RESULTS)

@@ -27,7 +27,8 @@ internal sealed class OperatorWorld : IAsyncDisposable
         Fleet = fleet;
         KubeconfigPath = Path.Combine(directory.FullName, "kubeconfig");
         File.WriteAllText(KubeconfigPath, server.Kubeconfig(), Encoding.UTF8);
-        Kube = new Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(KubeconfigPath));
+        // With RBAC on, the kubeconfig carries the administrator's token and the server's CA.
+        Kube = new Kubernetes(server.Security.Enabled ? KubernetesClientConfiguration.BuildConfigFromConfigFile(KubeconfigPath) : new KubernetesClientConfiguration { Host = server.Url.ToString() });
     }
 
     public LocalKubeServer Server { get; }
