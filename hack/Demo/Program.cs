@@ -121,6 +121,8 @@ static async Task<int> RunAsync(bool exit)
     story.Say($"pods {string.Join(", ", pods.Select(p => $"{p.Metadata.Name} on {p.Spec.NodeName}"))} Running at the providers", "apply");
     var answer = await story.WaitAsync("the workload answering", async () => await Answer(pods[0]));
     story.Say($"the workload answers through the provider: {answer}", "apply");
+    await Kubectl(kubeconfig, "wait", "--for=condition=Ready", "dpd/web", "--timeout=60s");
+    story.Say("kubectl wait --for=condition=Ready dpd/web: condition met", "apply");
 
     // The chosen, cheapest provider dies.
     var victim = web.Status.Decision.Chosen![0].Provider;

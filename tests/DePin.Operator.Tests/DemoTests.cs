@@ -25,7 +25,7 @@ public sealed class DemoTests
         var steps = new[]
         {
             "order 1 posted on chain", "bid ", "decision: Accepted", "lease 1 with", "Ready: the providers' signed heartbeats verify",
-            "Running at the providers", "the workload answers through the provider: GET", "killed with SIGKILL", "fallback: cloud pod",
+            "Running at the providers", "the workload answers through the provider: GET", "kubectl wait --for=condition=Ready dpd/web: condition met", "killed with SIGKILL", "fallback: cloud pod",
             "status.lastFailover: HeartbeatLost", "re-auction: order 2 without", "failback: the cloud pod removed after", "Ready replicas never fell below 2",
             "done (--exit)",
         };
