@@ -60,15 +60,18 @@ test: tools build ## Run every test project and print "N passed, N failed"
 	exit $$status
 
 .PHONY: manifests
-manifests: tools build ## Regenerate the CRDs (and the chart's copies) from operator/DePin.Api and the contract artifacts from contracts/
-	$(DOTNET) run --project hack/CrdGen --no-build -c $(CONFIGURATION) -- --output $(CRD_DIR)
+manifests: tools build ## Regenerate the CRDs (the chart's copies, docs/crd-reference.md) from operator/DePin.Api and the contract artifacts from contracts/
+	$(DOTNET) run --project hack/CrdGen --no-build -c $(CONFIGURATION) -- --output $(CRD_DIR) --reference docs/crd-reference.md
 	rm -f $(CHART_DIR)/crds/*.yaml && cp $(CRD_DIR)/*.yaml $(CHART_DIR)/crds/
 	node hack/solc/compile.js $(ARTIFACTS_DIR)
 
 .PHONY: verify
 verify: tools build ## Fail if generated files are stale or code is not formatted
 	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
-	$(DOTNET) run --project hack/CrdGen --no-build -c $(CONFIGURATION) -- --output "$$tmp/crds" >/dev/null; \
+	$(DOTNET) run --project hack/CrdGen --no-build -c $(CONFIGURATION) -- --output "$$tmp/crds" --reference "$$tmp/crd-reference.md" >/dev/null; \
+	if ! diff "$$tmp/crd-reference.md" docs/crd-reference.md; then \
+		echo "docs/crd-reference.md is stale: run 'make manifests' and commit the result" >&2; exit 1; \
+	fi; \
 	if ! diff -r -x examples "$$tmp/crds" $(CRD_DIR); then \
 		echo "crds/ is stale: run 'make manifests' and commit the result" >&2; exit 1; \
 	fi; \

@@ -136,6 +136,24 @@ public sealed class CrdGeneratorTests
     }
 
     [Fact]
+    public void CommittedReference_EqualsGeneratorOutput_AndNamesEveryCrossFieldRule()
+    {
+        var reference = ReferenceWriter.Write(Crds);
+
+        Assert.True(reference == File.ReadAllText(RepositoryPaths.Of("docs", "crd-reference.md")), "docs/crd-reference.md is stale: run `make manifests`");
+        Assert.Contains("| `.spec.sla.probe` | object |", reference, StringComparison.Ordinal);
+        Assert.Contains("rule: exactly one of httpGet and tcpSocket must be set", reference, StringComparison.Ordinal);
+        Assert.Contains("Kubernetes' own PodTemplateSpec", reference, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(CrdFiles))]
+    public void TheChartsCopyOfACrd_EqualsTheCommittedCrd(string file)
+    {
+        Assert.Equal(File.ReadAllText(RepositoryPaths.Of("crds", file)), File.ReadAllText(RepositoryPaths.Of("charts", "depin-operator", "crds", file)));
+    }
+
+    [Fact]
     public void CommittedCrds_HaveNoFileTheGeneratorDoesNotWrite()
     {
         var committed = Directory.GetFiles(RepositoryPaths.Of("crds"), "*.yaml").Select(Path.GetFileName).Order(StringComparer.Ordinal);
