@@ -19,9 +19,10 @@ try
 {
     return await RunAsync(args.Contains("--exit"));
 }
-catch (DemoFailedException e)
+catch (Exception e)
 {
-    await Console.Error.WriteLineAsync($"demo failed: {e.Message}");
+    // A step that did not happen, or anything that broke on the way: say which, and exit 1.
+    await Console.Error.WriteLineAsync($"demo failed: {(e is DemoFailedException ? e.Message : e.ToString())}");
     return 1;
 }
 
