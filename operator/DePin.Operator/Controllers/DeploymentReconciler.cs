@@ -49,6 +49,10 @@ internal sealed partial class DeploymentReconciler(
     // When each deployment's current failover was detected, until its cloud pods are Ready (for the metric).
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DateTimeOffset> _failovers = new(StringComparer.Ordinal);
 
+    // The seconds from a failure to its cloud pods, measured by the pass that made them: a later pass
+    // that records the same failover (the first write lost a conflict) reports that figure, not its own.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Uid, DateTimeOffset Detected), double> _failoverSeconds = new();
+
     public string? Finalizer => Names.DeploymentFinalizer;
 
     public async Task<ReconcileResult> ReconcileAsync(DePinDeployment resource, CancellationToken cancellationToken)
@@ -791,7 +795,13 @@ internal sealed partial class DeploymentReconciler(
         var moved = onLease.Any(p => p.Metadata.DeletionTimestamp is null);
         if (moved && (status.LastFailover is not { } last || last.Provider != lease.Spec.Provider.Id || last.Time is not { } at || Math.Abs((Utc(at) - detected).TotalSeconds) >= 1))
         {
-            var seconds = Math.Max(0, (time.GetUtcNow() - detected).TotalSeconds);
+            var now = time.GetUtcNow();
+            foreach (var old in _failoverSeconds.Keys.Where(k => now - k.Detected > TimeSpan.FromMinutes(10)))
+            {
+                _failoverSeconds.TryRemove(old, out _);
+            }
+
+            var seconds = _failoverSeconds.GetOrAdd((deployment.Metadata.Uid, detected), _ => Math.Max(0, (now - detected).TotalSeconds));
             status.LastFailover = new FailoverStatus { Time = detected.UtcDateTime, Reason = reason, Provider = lease.Spec.Provider.Id, Seconds = Math.Round(seconds, 3) };
             status.FailedProviders = [.. (status.FailedProviders ?? []).Where(f => f.Provider != lease.Spec.Provider.Id && pass.Now - Utc(f.At) < FailedProviderMemory), new FailedProvider { Provider = lease.Spec.Provider.Id, At = detected.UtcDateTime, Reason = reason }];
             _failovers[deployment.Metadata.Uid] = detected;
