@@ -245,19 +245,8 @@ static async Task<string> WriteAsync(string folder, string name, string text)
 
 static async Task<string> Kubectl(string kubeconfig, params string[] arguments)
 {
-    var local = RepositoryPaths.Of("hack", "tools", "bin", "kubectl");
-    var start = new ProcessStartInfo(File.Exists(local) ? local : "kubectl") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-    foreach (var argument in arguments)
-    {
-        start.ArgumentList.Add(argument);
-    }
-
-    start.Environment["KUBECONFIG"] = kubeconfig;
-    using var process = Process.Start(start)!;
-    var output = process.StandardOutput.ReadToEndAsync();
-    var error = process.StandardError.ReadToEndAsync();
-    await process.WaitForExitAsync();
-    return process.ExitCode == 0 ? await output : throw new DemoFailedException($"kubectl {string.Join(' ', arguments)} failed: {await error}");
+    var result = await CommandLine.RunAsync("kubectl", arguments, new CommandOptions { Environment = new Dictionary<string, string> { ["KUBECONFIG"] = kubeconfig } });
+    return result.Exit == 0 ? result.Output : throw new DemoFailedException($"kubectl {string.Join(' ', arguments)} failed: {result.Error}");
 }
 
 /// <summary>Prints what happens, with the seconds since the demo started and since a named moment.</summary>

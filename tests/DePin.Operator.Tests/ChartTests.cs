@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using DePin.Api.V1Alpha1;
@@ -255,21 +254,7 @@ public sealed partial class ChartTests
         return [.. YamlJson.ParseAll(yaml)];
     }
 
-    private static async Task<string> HelmAsync(string[] arguments)
-    {
-        var helm = RepositoryPaths.Of("hack", "tools", "bin", "helm");
-        var start = new ProcessStartInfo(File.Exists(helm) ? helm : "helm") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = RepositoryPaths.Root };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return process.ExitCode == 0 ? await output : throw new InvalidOperationException($"helm {string.Join(' ', arguments)} exited with {process.ExitCode}: {await error}{await output}");
-    }
+    private static Task<string> HelmAsync(string[] arguments) => CommandLine.OutputOfAsync("helm", arguments);
 
     [GeneratedRegex(@"helm install ([^\n\\]*(?:\\\n[^\n\\]*)*)")]
     private static partial Regex InstallCommand();

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using DePin.Testing;
 
 namespace DePin.Operator.Tests;
@@ -10,16 +9,9 @@ public sealed class DemoTests
     public async Task TheDemo_TellsTheWholeStory_WithMeasuredFigures_AndExitsZero()
     {
         var demo = RepositoryPaths.Of("hack", "Demo", "bin", AgentProcess.Configuration, "net10.0", "Demo.dll");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = RepositoryPaths.Root };
-        start.ArgumentList.Add(demo);
-        start.ArgumentList.Add("--exit");
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(4));
-        await process.WaitForExitAsync(timeout.Token);
-        var text = await output;
-        Assert.True(process.ExitCode == 0, $"the demo exited with {process.ExitCode}: {await error}\n{text}");
+        var result = await CommandLine.RunAsync("dotnet", [demo, "--exit"], new CommandOptions { Timeout = TimeSpan.FromMinutes(4) });
+        var text = result.Output;
+        Assert.True(result.Exit == 0, $"the demo exited with {result.Exit}: {result.Error}\n{text}");
 
         // Every step of the story, in order, each with the seconds this run measured.
         var steps = new[]

@@ -79,9 +79,7 @@ public sealed class DeploymentTests
         var anywhere = OperatorWorld.WebServiceExample("anywhere");
         anywhere.Spec.Replicas = 2;
         anywhere.Spec.Placement.MaxReplicasPerProvider = null;
-        var central = OperatorWorld.WebServiceExample("central");
-        central.Spec.Replicas = 1;
-        central.Spec.Placement.MaxReplicasPerProvider = null;
+        var central = OperatorWorld.OneReplicaExample("central");
         central.Spec.Placement.Regions = ["eu-central", "us-east"];
         await world.CreateAsync(anywhere);
         await world.CreateAsync(central);
@@ -220,9 +218,7 @@ public sealed class DeploymentTests
     public async Task APodThatVanishesOnEitherSide_IsMadeAgain()
     {
         await using var world = await OperatorWorld.StartStaticAsync(Fleet[0]);
-        var deployment = OperatorWorld.WebServiceExample("phoenix");
-        deployment.Spec.Replicas = 1;
-        deployment.Spec.Placement.MaxReplicasPerProvider = null;
+        var deployment = OperatorWorld.OneReplicaExample("phoenix");
         await world.CreateAsync(deployment);
         await world.WaitAsync("phoenix", d => d.Status?.Phase == DeploymentPhase.Running);
         var agent = world.Fleet.Agents[0];

@@ -119,9 +119,7 @@ public sealed class EvmDeploymentTests
     {
         await using var world = await OperatorWorld.StartEvmAsync(Fleet[0]);
         var chain = world.Chain!;
-        var deployment = OperatorWorld.WebServiceExample("topped", "depin-evm");
-        deployment.Spec.Replicas = 1;
-        deployment.Spec.Placement.MaxReplicasPerProvider = null;
+        var deployment = OperatorWorld.OneReplicaExample("topped", "depin-evm");
         deployment.Spec.Bidding.LeaseHours = 4;
         deployment.Spec.Bidding.AutoTopUp = true;
         deployment.Spec.Bidding.Budget = new BudgetSpec { MaxSpendPerDay = "0.03" };

@@ -75,9 +75,7 @@ public sealed class FailoverTests
     public async Task AFrozenProvider_FailsOverWithinPeriodTimesThresholdPlusOneSecond()
     {
         await using var world = await OperatorWorld.StartStaticAsync(Fleet[0], Fleet[1]);
-        var deployment = OperatorWorld.WebServiceExample("frozen");
-        deployment.Spec.Replicas = 1;
-        deployment.Spec.Placement.MaxReplicasPerProvider = null;
+        var deployment = OperatorWorld.OneReplicaExample("frozen");
         deployment.Spec.Fallback.Reauction = false;
         await world.CreateAsync(deployment);
         await world.WaitAsync("frozen", d => d.Status?.Phase == DeploymentPhase.Running);
@@ -103,9 +101,7 @@ public sealed class FailoverTests
     public async Task AWorkloadFailingItsProbe_FailsOverWithinPeriodTimesThresholdPlusOneSecond()
     {
         await using var world = await OperatorWorld.StartStaticAsync(Fleet[0], Fleet[1]);
-        var deployment = OperatorWorld.WebServiceExample("sick");
-        deployment.Spec.Replicas = 1;
-        deployment.Spec.Placement.MaxReplicasPerProvider = null;
+        var deployment = OperatorWorld.OneReplicaExample("sick");
         deployment.Spec.Sla!.Probe = new SlaProbe { HttpGet = new HttpGetProbe { Path = "/healthz", Port = 8080 }, PeriodSeconds = 1, TimeoutSeconds = 1, FailureThreshold = 3 };
         await world.CreateAsync(deployment);
         await world.WaitAsync("sick", d => d.Status?.Phase == DeploymentPhase.Running);
@@ -128,9 +124,7 @@ public sealed class FailoverTests
         // that asks for a reputation above what provider-a showed leaves it out.
         await world.UntilAsync(async () => await ReputationAsync(world, "provider-a") is { Failed: >= 3 }, "provider-a's figures kept", TimeSpan.FromSeconds(30));
         await world.RestartOperatorAsync();
-        var picky = OperatorWorld.WebServiceExample("picky");
-        picky.Spec.Replicas = 1;
-        picky.Spec.Placement.MaxReplicasPerProvider = null;
+        var picky = OperatorWorld.OneReplicaExample("picky");
         picky.Spec.Placement.MinReputation = 0.99;
         await world.CreateAsync(picky);
         var decided = await world.WaitAsync("picky", d => d.Status?.Phase == DeploymentPhase.Running);
@@ -142,9 +136,7 @@ public sealed class FailoverTests
     public async Task AProviderFlappingEverySecondForTwoMinutes_MovesTheReplicasAtMostOncePerDwellWindow()
     {
         await using var world = await OperatorWorld.StartStaticAsync(Fleet[0], Fleet[1]);
-        var deployment = OperatorWorld.WebServiceExample("flappy");
-        deployment.Spec.Replicas = 1;
-        deployment.Spec.Placement.MaxReplicasPerProvider = null;
+        var deployment = OperatorWorld.OneReplicaExample("flappy");
         deployment.Spec.Sla!.Probe = new SlaProbe { TcpSocket = new TcpSocketProbe { Port = 8080 }, PeriodSeconds = 1, TimeoutSeconds = 1, FailureThreshold = 1 };
         deployment.Spec.Fallback.Reauction = false;
         deployment.Spec.Fallback.Failback.StableSeconds = 10;

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using DePin.Testing;
@@ -27,9 +26,7 @@ public sealed partial class GitOpsHealthTests
             var input = Path.Combine(directory.FullName, "resource.json");
             await File.WriteAllTextAsync(script, string.Join('\n', block.Groups[1].Value.Split('\n').Select(l => l.Length >= 4 ? l[4..] : l)));
             await File.WriteAllTextAsync(input, resource);
-            var (exit, output, error) = await NodeAsync(RepositoryPaths.Of("hack", "argocd-health.js"), script, input);
-            Assert.True(exit == 0, $"the health check failed to run: {error}");
-            var health = JsonNode.Parse(output)!;
+            var health = JsonNode.Parse(await CommandLine.OutputOfAsync("node", [RepositoryPaths.Of("hack", "argocd-health.js"), script, input]))!;
             Assert.Equal(status, (string?)health["status"]);
             Assert.Contains(message, (string?)health["message"] ?? "", StringComparison.Ordinal);
         }
@@ -37,21 +34,6 @@ public sealed partial class GitOpsHealthTests
         {
             directory.Delete(recursive: true);
         }
-    }
-
-    private static async Task<(int Exit, string Output, string Error)> NodeAsync(params string[] arguments)
-    {
-        var start = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, await output, await error);
     }
 
     [GeneratedRegex(@"health\.depin\.dev_DePinDeployment: \|\n(.*?)\n```", RegexOptions.Singleline)]

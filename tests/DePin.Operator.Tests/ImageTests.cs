@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using DePin.Testing;
 
 namespace DePin.Operator.Tests;
@@ -25,18 +24,10 @@ public sealed class ImageTests
         Assert.Contains(helpText, await DockerAsync("run", "--rm", tag, "--help"), StringComparison.Ordinal);
     }
 
+    // An image build pulls base images and restores packages: minutes, not seconds.
     private static async Task<string> DockerAsync(params string[] arguments)
     {
-        var start = new ProcessStartInfo("docker") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = RepositoryPaths.Root };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return process.ExitCode == 0 ? await output + await error : throw new InvalidOperationException($"docker {string.Join(' ', arguments)} exited with {process.ExitCode}: {await error}");
+        var result = await CommandLine.RunAsync("docker", arguments, new CommandOptions { Timeout = TimeSpan.FromMinutes(15) });
+        return result.Exit == 0 ? result.Output + result.Error : throw new InvalidOperationException($"docker {string.Join(' ', arguments)} exited with {result.Exit}: {result.Error}");
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using System.Text.Json.Nodes;
 using DePin.Api.V1Alpha1;
@@ -162,6 +161,15 @@ internal sealed class OperatorWorld : IAsyncDisposable
         return deployment;
     }
 
+    /// <summary>The web-service example with one replica and no per-provider limit, so that it goes to the cheapest provider.</summary>
+    public static DePinDeployment OneReplicaExample(string name, string marketplace = "depin-static")
+    {
+        var deployment = WebServiceExample(name, marketplace);
+        deployment.Spec.Replicas = 1;
+        deployment.Spec.Placement.MaxReplicasPerProvider = null;
+        return deployment;
+    }
+
     public async Task StartOperatorAsync()
     {
         Operator = await OperatorProcess.StartAsync(KubeconfigPath).ConfigureAwait(false);
@@ -252,21 +260,8 @@ internal sealed class OperatorWorld : IAsyncDisposable
     }
 
     /// <summary>Runs the real kubectl against the world's kubeconfig.</summary>
-    public async Task<string> KubectlAsync(params string[] arguments)
-    {
-        var start = new ProcessStartInfo("kubectl") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        start.Environment["KUBECONFIG"] = KubeconfigPath;
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().ConfigureAwait(false);
-        return process.ExitCode == 0 ? await output.ConfigureAwait(false) : throw new InvalidOperationException($"kubectl {string.Join(' ', arguments)} exited with {process.ExitCode}: {await error.ConfigureAwait(false)}");
-    }
+    public Task<string> KubectlAsync(params string[] arguments) =>
+        CommandLine.OutputOfAsync("kubectl", arguments, new CommandOptions { Environment = new Dictionary<string, string> { ["KUBECONFIG"] = KubeconfigPath } });
 
     public async ValueTask DisposeAsync()
     {
