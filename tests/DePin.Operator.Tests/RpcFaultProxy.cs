@@ -28,7 +28,6 @@ internal sealed class RpcFaultProxy : IAsyncDisposable
     private int _injected;
     private bool _down;
     private int _repliesLost;
-    private readonly Dictionary<string, int> _forwarded = new(StringComparer.Ordinal);
     private readonly List<(string Selector, TimeSpan Outage)> _targets = [];
 
     private RpcFaultProxy(WebApplication app, Uri upstream)
@@ -55,18 +54,6 @@ internal sealed class RpcFaultProxy : IAsyncDisposable
 
     /// <summary>Transactions the node received whose reply was dropped.</summary>
     public int RepliesLost => Volatile.Read(ref _repliesLost);
-
-    /// <summary>Calls that reached the node through the proxy, by method.</summary>
-    public IReadOnlyDictionary<string, int> Forwarded
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return new Dictionary<string, int>(_forwarded, StringComparer.Ordinal);
-            }
-        }
-    }
 
     public static async Task<RpcFaultProxy> StartAsync(Uri upstream)
     {
@@ -174,13 +161,6 @@ internal sealed class RpcFaultProxy : IAsyncDisposable
         using var forward = new StringContent(body, System.Text.Encoding.UTF8, "application/json");
         using var answer = await _node.PostAsync(_upstream, forward, context.RequestAborted).ConfigureAwait(false);
         var reply = await answer.Content.ReadAsStringAsync(context.RequestAborted).ConfigureAwait(false);
-        lock (_lock)
-        {
-            foreach (var method in methods)
-            {
-                _forwarded[method] = _forwarded.GetValueOrDefault(method) + 1;
-            }
-        }
 
         if (loseReply)
         {
