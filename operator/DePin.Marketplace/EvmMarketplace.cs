@@ -56,7 +56,11 @@ public sealed class EvmMarketplace : IMarketplace
             await _token.ApproveAsync(_market.Address, order.Deposit, cancellationToken).ConfigureAwait(false);
         }
 
-        var now = (await _client.GetBlockAsync(null, cancellationToken).ConfigureAwait(false))?.Timestamp ?? DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        // The block that takes the order is no older than the latest block nor, on a chain that mines only
+        // when it has transactions, than the clock: an idle chain's latest block may be older than the bid
+        // window, and a deadline counted from it would already be past.
+        var latest = (await _client.GetBlockAsync(null, cancellationToken).ConfigureAwait(false))?.Timestamp ?? 0;
+        var now = Math.Max(latest, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
         var deadline = (ulong)(now + (long)Math.Ceiling(order.BidWindow.TotalSeconds));
         var r = order.Resources;
         var id = await _market.CreateOrderAsync(
