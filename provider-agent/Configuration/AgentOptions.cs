@@ -95,6 +95,9 @@ internal sealed class AgentOptions
 
     public RuntimeKind Runtime { get; set; } = RuntimeKind.Process;
 
+    /// <summary>For the process runtime: image reference to the absolute path of the program that stands for it.</summary>
+    public IReadOnlyDictionary<string, string> Images { get; set; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
     public string DockerSocket { get; set; } = "/var/run/docker.sock";
 
     public TimeSpan RestartBackoff { get; set; } = TimeSpan.FromSeconds(1);

@@ -154,7 +154,7 @@ internal static class ConfigurationLoader
             var key = prefix + ((YamlScalarNode)keyNode).Value;
             switch (valueNode)
             {
-                case YamlMappingNode nested when key == "pricing.gpuHour":
+                case YamlMappingNode nested when key is "pricing.gpuHour" or "runtime.images":
                     yield return (key, string.Join(",", nested.Children.Select(c => $"{((YamlScalarNode)c.Key).Value}={((YamlScalarNode)c.Value).Value}")));
                     break;
                 case YamlMappingNode nested:
@@ -230,6 +230,19 @@ internal static class ConfigurationLoader
         if (options.Runtime == RuntimeKind.Docker && !File.Exists(options.DockerSocket))
         {
             throw new ConfigurationException($"the docker runtime is configured, but there is no Docker Engine socket at {options.DockerSocket} (--runtime-docker-socket)");
+        }
+
+        if (options.Images.Count > 0 && options.Runtime != RuntimeKind.Process)
+        {
+            throw new ConfigurationException("--runtime-images maps images to host programs for the process runtime; the docker runtime pulls the images themselves");
+        }
+
+        foreach (var (image, program) in options.Images)
+        {
+            if (!File.Exists(program))
+            {
+                throw new ConfigurationException($"--runtime-images: the program {program} for {image} does not exist");
+            }
         }
 
         foreach (var tenant in options.AllowTenants.Concat(options.DenyTenants))

@@ -71,6 +71,7 @@ internal static class OptionTable
         new("pricing.allowTenants", "ADDRESS,...", "Bid only for these tenants; empty for everyone.", (o, v) => o.AllowTenants = List(v)),
         new("pricing.denyTenants", "ADDRESS,...", "Never bid for these tenants.", (o, v) => o.DenyTenants = List(v)),
         new("runtime.kind", "process|docker", "How pods run: process runs each container's command as a host process in its own process group (no isolation beyond the agent's user); docker runs containers through the Docker Engine API. Default process.", (o, v) => o.Runtime = Enum<RuntimeKind>(v)),
+        new("runtime.images", "IMAGE=PROGRAM,...", "For the process runtime: the host program that stands for an image, run when a container of that image sets no command (its args follow). Default none.", (o, v) => o.Images = Programs(v)),
         new("runtime.dockerSocket", "PATH", "The Docker Engine socket, for the docker runtime. Default /var/run/docker.sock.", (o, v) => o.DockerSocket = v),
         new("runtime.restartBackoff", "DURATION", "First delay before a crashed container restarts; it doubles up to the maximum. Default 1s.", (o, v) => o.RestartBackoff = Duration(v)),
         new("runtime.restartBackoffMax", "DURATION", "Longest restart delay. Default 5m.", (o, v) => o.RestartBackoffMax = Duration(v)),
@@ -145,6 +146,23 @@ internal static class OptionTable
         decimal.TryParse(value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var n) ? n : throw new FormatException($"\"{value}\" is not a price (a decimal of zero or more)");
 
     private static List<string> List(string value) => [.. value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+
+    private static Dictionary<string, string> Programs(string value)
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var entry in List(value))
+        {
+            var parts = entry.Split('=', 2, StringSplitOptions.TrimEntries);
+            if (parts.Length != 2 || parts[0].Length == 0 || !Path.IsPathFullyQualified(parts[1]))
+            {
+                throw new FormatException($"\"{entry}\" is not IMAGE=PROGRAM with the program's absolute path");
+            }
+
+            result[parts[0]] = parts[1];
+        }
+
+        return result;
+    }
 
     private static Dictionary<string, decimal> Prices(string value)
     {

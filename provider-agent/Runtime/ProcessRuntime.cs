@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using DePin.ProviderAgent.Configuration;
 using k8s.Models;
 
 namespace DePin.ProviderAgent.Runtime;
@@ -26,9 +27,14 @@ internal sealed class ProcessRuntime : IPodRuntime
 
     private readonly ConcurrentDictionary<int, Process> _children = new();
     private readonly string _setsid;
+    private readonly IReadOnlyDictionary<string, string> _images;
 
-    public ProcessRuntime()
+    /// <summary>Creates the runtime.</summary>
+    /// <param name="options">The agent's settings; <see cref="AgentOptions.Images"/> names the programs that stand for images.</param>
+    public ProcessRuntime(AgentOptions options)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        _images = options.Images;
         _setsid = (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':', StringSplitOptions.RemoveEmptyEntries)
             .Append("/usr/bin").Append("/bin")
             .Select(dir => Path.Combine(dir, "setsid"))
@@ -41,10 +47,17 @@ internal sealed class ProcessRuntime : IPodRuntime
     public string? Validate(V1Container container)
     {
         ArgumentNullException.ThrowIfNull(container);
-        return container.Command is null or { Count: 0 }
-            ? $"container {container.Name}: the process runtime runs command and args, and this container has no command"
+        return Entrypoint(container) is null
+            ? $"container {container.Name}: the process runtime runs a container's command, or the program the provider set for its image, and this container has no command and its image {container.Image} has no program here"
             : null;
     }
+
+    // As in Kubernetes, a container's command replaces its image's entrypoint, here the program the
+    // provider set for the image; args follow either.
+    private IReadOnlyList<string>? Entrypoint(V1Container container) =>
+        container.Command is { Count: > 0 } command ? [.. command]
+        : container.Image is { } image && _images.TryGetValue(image, out var program) ? [program]
+        : null;
 
     public Task<ContainerHandle> StartAsync(ContainerLaunch launch, CancellationToken cancellationToken)
     {
@@ -55,7 +68,7 @@ internal sealed class ProcessRuntime : IPodRuntime
         File.Delete(exitFile);
 
         var start = new ProcessStartInfo(_setsid) { UseShellExecute = false, WorkingDirectory = WorkingDirectory(launch) };
-        foreach (var argument in (string[])["sh", "-c", Supervisor, "sh", .. Expand(launch.Container.Command, launch.Environment), .. Expand(launch.Container.Args, launch.Environment)])
+        foreach (var argument in (string[])["sh", "-c", Supervisor, "sh", .. Expand(Entrypoint(launch.Container), launch.Environment), .. Expand(launch.Container.Args, launch.Environment)])
         {
             start.ArgumentList.Add(argument);
         }

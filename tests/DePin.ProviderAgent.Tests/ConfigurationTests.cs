@@ -96,6 +96,8 @@ public sealed class ConfigurationTests
     [InlineData("--mode", "chain", "--mode: \"chain\" is not one of evm, static")]
     [InlineData("--pricing-minimum", "-1", "--pricing-minimum: \"-1\" is not a price")]
     [InlineData("--no-such-flag", "1", "unknown option \"--no-such-flag\"")]
+    [InlineData("--runtime-images", "nginx:1.27=bin/nginx", "--runtime-images: \"nginx:1.27=bin/nginx\" is not IMAGE=PROGRAM with the program's absolute path")]
+    [InlineData("--runtime-images", "nginx:1.27=/nonexistent/nginx", "--runtime-images: the program /nonexistent/nginx for nginx:1.27 does not exist")]
     public void BadValues_NameTheOptionAndTheProblem(string flag, string value, string message)
     {
         var error = Assert.Throws<ConfigurationException>(() => ConfigurationLoader.Load(["--key-file", "k", "--mode", "static", "--static-token-file", "t", flag, value], NoEnvironment));

@@ -54,6 +54,48 @@ public sealed class PodLifecycleTests
     }
 
     [Fact]
+    public async Task AContainerWithoutCommand_RunsTheProgramTheProviderSetForItsImage_WithItsArgs()
+    {
+        using var directory = new AgentDirectory();
+        await using var agent = await AgentProcess.StartAsync(directory.Data, null, null, "--runtime-images", $"example.org/web:1.0={AgentProcess.WorkloadProgram}");
+        await agent.CreateLeaseAsync("mapped");
+
+        // An image with no program is refused up front, naming the container and the image.
+        var unmapped = AgentProcess.WorkloadPod("p0");
+        var container = unmapped["spec"]!["containers"]![0]!.AsObject();
+        container.Remove("command");
+        container["image"] = "example.org/other:1.0";
+        var refusal = await agent.SendAsync(HttpMethod.Post, "v1/leases/mapped/pods", unmapped, HttpStatusCode.BadRequest);
+        Assert.Contains("container web", refusal.ToJsonString(), StringComparison.Ordinal);
+        Assert.Contains("example.org/other:1.0 has no program here", refusal.ToJsonString(), StringComparison.Ordinal);
+
+        var pod = AgentProcess.WorkloadPod("p1");
+        container = pod["spec"]!["containers"]![0]!.AsObject();
+        container.Remove("command");
+        container["image"] = "example.org/web:1.0";
+        container["args"] = new JsonArray("$(PORT)", "2");
+        await agent.SendAsync(HttpMethod.Post, "v1/leases/mapped/pods", pod, HttpStatusCode.Created);
+        var running = await agent.WaitRunningAsync("mapped", "p1");
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{AgentProcess.HostPort(running)}/") };
+        string? greeting = null;
+        await Eventually.UntilAsync(async () =>
+        {
+            try
+            {
+                greeting = await http.GetStringAsync("env/GREETING");
+                return true;
+            }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(20));
+        Assert.Equal("hello", greeting);
+        Assert.StartsWith("line 1\nline 2\n", await agent.Http.GetStringAsync("v1/leases/mapped/pods/p1/logs"), StringComparison.Ordinal);
+        await agent.SendAsync(HttpMethod.Delete, "v1/leases/mapped/pods/p1");
+    }
+
+    [Fact]
     public async Task Logs_SupportTailAndFollow()
     {
         using var directory = new AgentDirectory();

@@ -27,7 +27,7 @@ public sealed class SignedRequestTests : IDisposable
     {
         var options = new AgentOptions { Mode = AgentMode.Evm, DataDir = _directory.Data };
         var ledger = new CapacityLedger(new HostCapacity(4000, 8192, 10240, []));
-        var pods = new PodManager(options, new StateStore(options.DataDir), ledger, new ProcessRuntime(), NullLogger<PodManager>.Instance, _time);
+        var pods = new PodManager(options, new StateStore(options.DataDir), ledger, new ProcessRuntime(options), NullLogger<PodManager>.Instance, _time);
         var lease = new LeaseRecord { Id = "7", Tenant = Tenant.Address.ToString(), Replicas = 1, PerReplica = new ResourceRequest(500, 256, 0) };
         Assert.Null(pods.AddLeaseAsync(lease, null, CancellationToken.None).GetAwaiter().GetResult());
         _guard = new RequestGuard(options, pods, _time);

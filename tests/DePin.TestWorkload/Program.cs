@@ -4,13 +4,13 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-// A workload for provider-agent tests. Usage: DePin.TestWorkload PORT [LINES]
-// Prints LINES numbered lines, then serves HTTP on PORT:
+// A workload for provider-agent tests. Usage: DePin.TestWorkload [PORT [LINES]]
+// Prints LINES numbered lines, then serves HTTP on PORT (by default the PORT variable the agent sets):
 //   GET /            "ok"           GET /env/NAME   the variable's value
 //   GET /pid         its process id GET /child      starts `sleep 600` and returns its pid
 //   GET /say/TEXT    prints TEXT    GET /exit/CODE  exits with CODE
 //   GET /healthz     "ok", or 503 after GET /sick until GET /well
-var port = int.Parse(args[0], CultureInfo.InvariantCulture);
+var port = int.Parse(args.Length > 0 ? args[0] : Environment.GetEnvironmentVariable("PORT") ?? throw new InvalidOperationException("no PORT argument and no PORT variable"), CultureInfo.InvariantCulture);
 var lines = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 0;
 for (var i = 1; i <= lines; i++)
 {

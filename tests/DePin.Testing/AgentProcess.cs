@@ -44,6 +44,9 @@ public sealed class AgentProcess : IAsyncDisposable
     /// <summary>The built test workload.</summary>
     public static string WorkloadDll { get; } = RepositoryPaths.Of("tests", "DePin.TestWorkload", "bin", Configuration, "net10.0", "DePin.TestWorkload.dll");
 
+    /// <summary>The test workload's executable, which serves on the PORT variable when given no arguments: a program that can stand for an image (<c>--runtime-images</c>).</summary>
+    public static string WorkloadProgram { get; } = RepositoryPaths.Of("tests", "DePin.TestWorkload", "bin", Configuration, "net10.0", "DePin.TestWorkload");
+
     /// <summary>The agent's data folder.</summary>
     public string DataDir { get; }
 

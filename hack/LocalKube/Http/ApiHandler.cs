@@ -475,12 +475,12 @@ public sealed class ApiHandler
         long? grace = long.TryParse(context.Request.Query["gracePeriodSeconds"], NumberStyles.None, CultureInfo.InvariantCulture, out var g) ? g : null;
         if (context.Request.ContentLength is > 0 || context.Request.Headers.TransferEncoding.Count > 0)
         {
-            var body = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false) as JsonObject;
-            text = (string?)body?["propagationPolicy"] ?? text;
-            uid = (string?)body?["preconditions"]?["uid"];
-            rv = (string?)body?["preconditions"]?["resourceVersion"];
-            grace = (long?)body?["gracePeriodSeconds"] ?? grace;
-            if ((bool?)body?["orphanDependents"] == true)
+            var body = await ReadObjectAsync(context).ConfigureAwait(false);
+            text = (string?)body["propagationPolicy"] ?? text;
+            uid = (string?)body["preconditions"]?["uid"];
+            rv = (string?)body["preconditions"]?["resourceVersion"];
+            grace = (long?)body["gracePeriodSeconds"] ?? grace;
+            if ((bool?)body["orphanDependents"] == true)
             {
                 text ??= "Orphan";
             }
@@ -596,17 +596,23 @@ public sealed class ApiHandler
 
     private static async Task<JsonObject> ReadObjectAsync(HttpContext context)
     {
-        RefuseProtobuf(context);
+        if (ProtobufBody.Is(context.Request.ContentType))
+        {
+            using var buffer = new MemoryStream();
+            await context.Request.Body.CopyToAsync(buffer, context.RequestAborted).ConfigureAwait(false);
+            return ProtobufBody.Decode(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+        }
+
         var node = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false);
         return node as JsonObject ?? throw ApiException.BadRequest("the request body must be a JSON object");
     }
 
-    // kubectl's generators for built-in kinds (kubectl create namespace, secret, ...) send protobuf.
+    // Patches are JSON documents in every format the API server accepts.
     private static void RefuseProtobuf(HttpContext context)
     {
-        if (context.Request.ContentType?.Contains("protobuf", StringComparison.Ordinal) == true)
+        if (ProtobufBody.Is(context.Request.ContentType))
         {
-            throw new ApiException(415, "UnsupportedMediaType", "LocalKube accepts JSON bodies only, not protobuf; use `kubectl apply -f` with a manifest instead of a `kubectl create <kind>` generator");
+            throw new ApiException(415, "UnsupportedMediaType", "a patch is a JSON document; the protobuf encoding is not a patch format");
         }
     }
 
