@@ -112,6 +112,34 @@ public sealed class KubectlTests(LocalKubeFixture kube)
         Assert.Equal("2", await Ok("get", "dpd", "ssa", "-o", "jsonpath={.spec.sla.probe.failureThreshold}"));
     }
 
+    [KubectlFact]
+    public async Task Generators_SendProtobuf_AndTheObjectsAreStoredWhole()
+    {
+        await Ok("create", "namespace", "generated");
+        await Ok("-n", "generated", "create", "secret", "generic", "token", "--from-literal=token=s3cr3t", "--type=Opaque");
+        await Ok("-n", "generated", "create", "configmap", "settings", "--from-literal=greeting=hello", "--from-literal=colour=blue");
+        await Ok("-n", "generated", "create", "serviceaccount", "robot");
+        await Ok("-n", "generated", "label", "secret", "token", "tier=gold");
+
+        Assert.Equal("Active", await Ok("get", "namespace", "generated", "-o", "jsonpath={.status.phase}"));
+        Assert.Equal("s3cr3t", System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(await Ok("-n", "generated", "get", "secret", "token", "-o", "jsonpath={.data.token}"))));
+        Assert.Equal("Opaque gold", await Ok("-n", "generated", "get", "secret", "token", "-o", "jsonpath={.type} {.metadata.labels.tier}"));
+        Assert.Equal("hello blue", await Ok("-n", "generated", "get", "configmap", "settings", "-o", "jsonpath={.data.greeting} {.data.colour}"));
+        Assert.Equal("robot", await Ok("-n", "generated", "get", "serviceaccount", "robot", "-o", "jsonpath={.metadata.name}"));
+
+        // Delete sends its options as protobuf too.
+        await Ok("-n", "generated", "delete", "secret", "token", "--grace-period=0");
+        var (exit, _, error) = await Kubectl.RunAsync(kube.KubeconfigPath, null, "-n", "generated", "get", "secret", "token");
+        Assert.NotEqual(0, exit);
+        Assert.Contains("NotFound", error, StringComparison.Ordinal);
+
+        // A kind the decoder does not know is refused, naming what it does understand.
+        (exit, _, error) = await Kubectl.RunAsync(kube.KubeconfigPath, null, "-n", "generated", "create", "deployment", "web", "--image=nginx");
+        Assert.NotEqual(0, exit);
+        Assert.Contains("LocalKube decodes protobuf bodies of v1/Secret", error, StringComparison.Ordinal);
+        Assert.Contains("not apps/v1/Deployment", error, StringComparison.Ordinal);
+    }
+
     private static string Renamed(string name) =>
         File.ReadAllText(RepositoryPaths.Of("crds", "examples", "web-service.yaml")).Replace("name: web\n", $"name: {name}\n", StringComparison.Ordinal);
 
