@@ -187,6 +187,9 @@ internal sealed class OperatorWorld : IAsyncDisposable
         Operator = OperatorProcess.Launch(kubeconfig, extra);
     }
 
+    /// <summary>The world's folder, deleted with it.</summary>
+    public string Folder => _directory.FullName;
+
     /// <summary>Writes a file (a kubeconfig, a manifest) into the world's folder and returns its path.</summary>
     public string WriteFile(string name, string text)
     {
@@ -321,6 +324,13 @@ internal sealed class OperatorWorld : IAsyncDisposable
     }
 
     private static string Tail(string? text) => text is null ? "" : text.Length > 20_000 ? text[^20_000..] : text;
+
+    /// <summary>LocalKube alone, without the CRDs or the operator's namespace, and folders for this many agents, which the test starts.</summary>
+    public static async Task<OperatorWorld> PrepareBareAsync(ServerOptions options, int agents)
+    {
+        var server = await LocalKubeServer.StartAsync(options).ConfigureAwait(false);
+        return new OperatorWorld(server, Directory.CreateTempSubdirectory("operator-world-"), new AgentFleet(agents));
+    }
 
     private static async Task<OperatorWorld> CreateAsync(int agents, MarketChain? chain, ServerOptions options)
     {
