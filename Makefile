@@ -59,32 +59,32 @@ test: tools build ## Run every test project and print "N passed, N failed"
 	bash hack/test-summary.sh $(TEST_RESULTS) || status=1; \
 	exit $$status
 
+# Where make manifests writes; make verify points these at a scratch folder and compares.
+REFERENCE     ?= docs/crd-reference.md
+CHART_CRDS    ?= $(CHART_DIR)/crds
+
 .PHONY: manifests
 manifests: tools build ## Regenerate the CRDs (the chart's copies, docs/crd-reference.md) from operator/DePin.Api and the contract artifacts from contracts/
-	$(DOTNET) run --project hack/CrdGen --no-build -c $(CONFIGURATION) -- --output $(CRD_DIR) --reference docs/crd-reference.md
-	rm -f $(CHART_DIR)/crds/*.yaml && cp $(CRD_DIR)/*.yaml $(CHART_DIR)/crds/
+	$(DOTNET) run --project hack/CrdGen --no-build -c $(CONFIGURATION) -- --output $(CRD_DIR) --reference $(REFERENCE)
+	mkdir -p $(CHART_CRDS) && rm -f $(CHART_CRDS)/*.yaml && cp $(CRD_DIR)/*.yaml $(CHART_CRDS)/
 	node hack/solc/compile.js $(ARTIFACTS_DIR)
 
 .PHONY: verify
-verify: tools build ## Fail if generated files are stale or code is not formatted
+verify: tools build ## Fail if generated files are stale, code is not formatted or the chart does not lint
 	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
-	$(DOTNET) run --project hack/CrdGen --no-build -c $(CONFIGURATION) -- --output "$$tmp/crds" --reference "$$tmp/crd-reference.md" >/dev/null; \
-	if ! diff "$$tmp/crd-reference.md" docs/crd-reference.md; then \
-		echo "docs/crd-reference.md is stale: run 'make manifests' and commit the result" >&2; exit 1; \
-	fi; \
-	if ! diff -r -x examples "$$tmp/crds" $(CRD_DIR); then \
-		echo "crds/ is stale: run 'make manifests' and commit the result" >&2; exit 1; \
-	fi; \
-	if ! diff -r -x examples $(CRD_DIR) $(CHART_DIR)/crds; then \
-		echo "$(CHART_DIR)/crds/ differs from crds/: run 'make manifests' and commit the result" >&2; exit 1; \
-	fi; \
-	node hack/solc/compile.js "$$tmp/artifacts" >/dev/null; \
-	if ! diff -r "$$tmp/artifacts" $(ARTIFACTS_DIR); then \
-		echo "$(ARTIFACTS_DIR)/ is stale: run 'make manifests' and commit the result" >&2; exit 1; \
-	fi
+	$(MAKE) --no-print-directory -o tools -o build -o restore manifests CRD_DIR="$$tmp/crds" REFERENCE="$$tmp/crd-reference.md" \
+		CHART_CRDS="$$tmp/chart-crds" ARTIFACTS_DIR="$$tmp/artifacts" >/dev/null; \
+	stale=0; \
+	for pair in "crd-reference.md docs/crd-reference.md" "crds $(CRD_DIR)" "chart-crds $(CHART_CRDS)" "artifacts $(ARTIFACTS_DIR)"; do \
+		set -- $$pair; \
+		if ! diff -r -x examples "$$tmp/$$1" "$$2"; then \
+			echo "$$2 is stale: run 'make manifests' and commit the result" >&2; stale=1; \
+		fi; \
+	done; \
+	exit $$stale
 	$(DOTNET) format $(SOLUTION) --verify-no-changes --no-restore
 	$(HELM) lint --strict $(CHART_DIR)
-	@echo "verify: generated files are current and code is formatted"
+	@echo "verify: generated files are current, code is formatted and the chart lints"
 
 .PHONY: bench
 bench: tools restore ## Run the benchmarks and print their figures (see docs/benchmarks.md)

@@ -7,8 +7,15 @@ namespace DePin.LocalKube.Tests;
 public sealed class CommandLineTests
 {
     [KubectlFact]
-    public async Task Command_WritesAKubeconfigKubectlUses_ServesUntilStopped()
+    public async Task TheReadmesCommands_WriteAKubeconfigKubectlUses_AndTheServerServesUntilStopped()
     {
+        // The README's block: LocalKube through dotnet run, the kubeconfig exported, then kubectl.
+        // The server runs from the build the tests already made (the build is what dotnet run adds),
+        // and the kubeconfig goes to a file of this test's own.
+        var block = DocumentedCommands.Block("hack/LocalKube/README.md", "dotnet run --project hack/LocalKube");
+        const string Run = "dotnet run --project hack/LocalKube -- ";
+        Assert.StartsWith(Run, block[0], StringComparison.Ordinal);
+        var readmeKubeconfig = Assert.Single(block, c => c.StartsWith("export KUBECONFIG=", StringComparison.Ordinal))["export KUBECONFIG=".Length..];
         var kubeconfig = Path.Combine(Path.GetTempPath(), $"localkube-cli-{Guid.NewGuid():N}.kubeconfig");
         var start = new ProcessStartInfo("dotnet")
         {
@@ -16,7 +23,7 @@ public sealed class CommandLineTests
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "LocalKube.dll"), "--port", "0", "--kubeconfig", kubeconfig, "--cloud-nodes", "3" })
+        foreach (var arg in DocumentedCommands.Words(block[0][Run.Length..].Replace(readmeKubeconfig, kubeconfig, StringComparison.Ordinal)).Prepend(Path.Combine(AppContext.BaseDirectory, "LocalKube.dll")))
         {
             start.ArgumentList.Add(arg);
         }
@@ -39,10 +46,17 @@ public sealed class CommandLineTests
             Assert.True(nodes.Exit == 0, nodes.Err);
             Assert.Equal(["node/cloud-0", "node/cloud-1", "node/cloud-2"], nodes.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries));
 
-            Assert.Equal(0, (await Kubectl.RunAsync(kubeconfig, null, "apply", "-f", RepositoryPaths.Of("crds"))).Exit);
-            Assert.Equal(0, (await Kubectl.RunAsync(kubeconfig, null, "apply", "-f", RepositoryPaths.Of("crds", "examples", "web-service.yaml"))).Exit);
-            var dpd = await Kubectl.RunAsync(kubeconfig, null, "get", "dpd");
-            Assert.Contains("web", dpd.Out, StringComparison.Ordinal);
+            string? last = null;
+            foreach (var command in block.Skip(1).Where(c => !c.StartsWith("export ", StringComparison.Ordinal)))
+            {
+                var words = DocumentedCommands.Words(command);
+                Assert.Equal("kubectl", words[0]);
+                var result = await CommandLine.RunAsync("kubectl", words.Skip(1), new CommandOptions { Environment = new Dictionary<string, string> { ["KUBECONFIG"] = kubeconfig } });
+                Assert.True(result.Exit == 0, $"{command}: {result.Error}");
+                last = result.Output;
+            }
+
+            Assert.Matches(@"(?m)^web +", last!);
 
             using var http = new HttpClient { BaseAddress = new Uri(line["LocalKube serving at ".Length..]) };
             Assert.Equal(System.Net.HttpStatusCode.NoContent, (await http.PostAsync("/localkube/faults/compact", null)).StatusCode);

@@ -35,6 +35,38 @@ public sealed partial class DocumentedCommandTests
         DocumentedCommands.Inline("docs/operator.md", "kubectl scale dpd/"),
     ];
 
+    // Where each command the documents show runs, besides the commands this class runs itself.
+    private static readonly (string Pattern, string RunBy)[] Elsewhere =
+    [
+        (@"^make test$", ".ci/run, on a fresh clone"),
+        (@"^make (build|tools)$", "make test, which builds and installs the tools first"),
+        (@"^make verify$", ".ci/run, before make test"),
+        (@"^make manifests$", "make verify, which runs it into a scratch folder and compares"),
+        (@"^make clean$", "MakefileTests, in a scratch tree"),
+        (@"^make bench$", ".ci/run, after make test"),
+        (@"^make demo( ARGS=--exit)?$", "DemoTests, which runs the program make demo builds, with --exit"),
+        (@"^helm install depin-operator charts/depin-operator .*$", "this class (the README's install; the chart README shows the same command)"),
+        (@"^kubectl apply --server-side --force-conflicts -f charts/depin-operator/crds/$", "this class (the operations guide's upgrade; the chart README shows the same command)"),
+        (@"^kubectl wait --for=condition=Ready dpd/web --timeout=5m$", "this class (the README's install; the GitOps guide shows the same command)"),
+        (@"^helm lint --strict$", "ChartTests.HelmLintStrict_Passes_WithDefaults_AndWithEveryFeatureOn"),
+        (@"^docker build -f operator/Dockerfile -t depin-operator:0\.1\.0 \.$", "ImageTests, where a Docker engine runs"),
+        (@"^dotnet publish provider-agent -c Release -o /opt/depin-agent$", "PublishTests in the agent's tests"),
+        (@"^provider-agent --help$", "PublishTests in the agent's tests"),
+        (@"^(dotnet run --project hack/LocalKube -- .*|export KUBECONFIG=\S+|kubectl apply -f crds/|kubectl get dpd)$", "LocalKube's CommandLineTests, the README's block"),
+    ];
+
+    [Fact]
+    public void EveryCommandTheDocumentsShow_IsRunByATest()
+    {
+        var here = Install.Concat(Upgrade).Concat(Prose).ToHashSet(StringComparer.Ordinal);
+        var unrun = DocumentedCommands.All().Where(c => !here.Contains(c.Text) && !Elsewhere.Any(e => Regex.IsMatch(c.Text, e.Pattern))).ToList();
+        Assert.True(unrun.Count == 0, "commands no test runs:\n" + string.Join("\n", unrun.Select(c => $"{c.File}: {c.Text}")));
+
+        // And no entry of the list is left over from a command the documents no longer show.
+        var all = DocumentedCommands.All();
+        Assert.All(Elsewhere, e => Assert.True(all.Any(c => Regex.IsMatch(c.Text, e.Pattern)), $"no document shows a command like {e.Pattern} any more"));
+    }
+
     [Fact]
     public async Task TheReadmesInstall_TheOperationsGuidesUpgrade_AndTheGuidesCommands_RunAsWritten()
     {

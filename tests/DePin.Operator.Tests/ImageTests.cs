@@ -6,9 +6,12 @@ namespace DePin.Operator.Tests;
 public sealed class ImageTests
 {
     [DockerFact]
-    public async Task TheOperatorImage_Builds_RunsAsNonRoot_AndAnswersHelp()
+    public async Task TheOperatorImage_BuiltAsTheChartReadmeShows_RunsAsNonRoot_AndAnswersHelp()
     {
-        await ImageAsync("operator/Dockerfile", "depin-operator:test", "depin-operator: runs DePinDeployments");
+        var build = DocumentedCommands.Words(DocumentedCommands.Inline("charts/depin-operator/README.md", "docker build -f operator/Dockerfile"));
+        Assert.Equal(["docker", "build", "-f", "operator/Dockerfile", "-t"], build.Take(5));
+        Assert.Equal(["."], build.Skip(6));
+        await ImageAsync("operator/Dockerfile", build[5], "depin-operator: runs DePinDeployments");
     }
 
     [DockerFact]

@@ -1,11 +1,10 @@
 using System.Text;
 using System.Text.RegularExpressions;
-using DePin.Testing;
 
-namespace DePin.Operator.Tests;
+namespace DePin.Testing;
 
 /// <summary>A command a document shows: the file, and the command as a reader would type it.</summary>
-internal sealed record DocumentedCommand(string File, string Text);
+public sealed record DocumentedCommand(string File, string Text);
 
 /// <summary>
 /// The commands the README and the docs show a reader: every line of their <c>sh</c> code blocks
@@ -13,7 +12,7 @@ internal sealed record DocumentedCommand(string File, string Text);
 /// arguments (<c>kubectl get dpd -A</c>, <c>make demo</c>; a bare <c>kubectl wait</c> names a command
 /// in prose and is not one).
 /// </summary>
-internal static partial class DocumentedCommands
+public static partial class DocumentedCommands
 {
     private static readonly string[] Tools = ["kubectl", "helm", "docker", "dotnet", "make", "provider-agent"];
 
