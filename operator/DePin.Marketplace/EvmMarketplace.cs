@@ -18,17 +18,20 @@ public sealed class EvmMarketplace : IMarketplace
     private readonly Erc20Contract _token;
     private readonly IEthereumClient _client;
     private readonly long _lookbackBlocks;
+    private readonly TimeProvider _time;
 
     /// <summary>Creates the marketplace.</summary>
     /// <param name="market">The contract, bound to the tenant's sender.</param>
     /// <param name="token">The payment token, bound to the same sender.</param>
     /// <param name="lookbackBlocks">How far back to look for an order posted before a restart.</param>
-    public EvmMarketplace(DePinMarketContract market, Erc20Contract token, long lookbackBlocks = 50_000)
+    /// <param name="time">The clock bid deadlines count from when the chain's latest block is older; null for the system clock.</param>
+    public EvmMarketplace(DePinMarketContract market, Erc20Contract token, long lookbackBlocks = 50_000, TimeProvider? time = null)
     {
         _market = market ?? throw new ArgumentNullException(nameof(market));
         _token = token ?? throw new ArgumentNullException(nameof(token));
         _client = market.Client;
         _lookbackBlocks = lookbackBlocks;
+        _time = time ?? TimeProvider.System;
         Tenant = market.Sender?.From ?? throw new ArgumentException("the market must be bound to the tenant's sender", nameof(market));
     }
 
@@ -60,7 +63,7 @@ public sealed class EvmMarketplace : IMarketplace
         // when it has transactions, than the clock: an idle chain's latest block may be older than the bid
         // window, and a deadline counted from it would already be past.
         var latest = (await _client.GetBlockAsync(null, cancellationToken).ConfigureAwait(false))?.Timestamp ?? 0;
-        var now = Math.Max(latest, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        var now = Math.Max(latest, _time.GetUtcNow().ToUnixTimeSeconds());
         var deadline = (ulong)(now + (long)Math.Ceiling(order.BidWindow.TotalSeconds));
         var r = order.Resources;
         var id = await _market.CreateOrderAsync(

@@ -2,6 +2,7 @@ using System.Numerics;
 using DePin.Ethereum;
 using DePin.Ethereum.Contracts;
 using DePin.Testing;
+using Microsoft.Extensions.Time.Testing;
 
 namespace DePin.Marketplace.Tests;
 
@@ -9,6 +10,24 @@ namespace DePin.Marketplace.Tests;
 public sealed class EvmMarketplaceTests
 {
     private const long Unit = MarketChain.Unit;
+
+    [AnvilFact]
+    public async Task AnOrderPostedAfterAnIdleSpell_GetsABidDeadlineAheadOfTheBlockThatTakesIt()
+    {
+        await using var chain = await MarketChain.StartAsync();
+        await chain.Token.MintAsync(chain.Tenant.From, 100 * Unit);
+        await chain.Token.As(chain.Tenant).ApproveAsync(chain.Market.Address, 100 * Unit);
+
+        // An hour passes with no transaction: anvil mines only when it has one, so its latest block stays
+        // an hour old while the next block, and the tenant's clock, are an hour on.
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow.AddHours(1));
+        await chain.Client.Rpc.RequestAsync("evm_increaseTime", [Hex.EncodeQuantity(3600)]);
+        var market = new EvmMarketplace(chain.Market.As(chain.Tenant), chain.Token.As(chain.Tenant), time: clock);
+
+        var order = await market.PostOrderAsync(new OrderSpec("idle/1", 1, 1 * Unit, TimeSpan.FromSeconds(30), 10 * Unit, new ReplicaResources(1000, 256, 0)));
+        Assert.Equal(clock.GetUtcNow().ToUnixTimeSeconds() + 30, order.BidDeadline.ToUnixTimeSeconds());
+        Assert.True(order.BidDeadline.ToUnixTimeSeconds() > (await chain.Client.GetBlockAsync(null))!.Timestamp);
+    }
 
     [AnvilFact]
     public async Task Orders_Offers_Leases_TopUps_AndCloses_AreRepeatable_AndRefundOnChain()
