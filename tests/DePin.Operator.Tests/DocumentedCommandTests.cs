@@ -35,7 +35,8 @@ public sealed partial class DocumentedCommandTests
         DocumentedCommands.Inline("docs/operator.md", "kubectl scale dpd/"),
     ];
 
-    // Where each command the documents show runs, besides the commands this class runs itself.
+    // Where each command the documents show runs, besides the commands this class runs itself (which
+    // cover the same command shown again in another document).
     private static readonly (string Pattern, string RunBy)[] Elsewhere =
     [
         (@"^make test$", ".ci/run, on a fresh clone"),
@@ -45,9 +46,6 @@ public sealed partial class DocumentedCommandTests
         (@"^make clean$", "MakefileTests, in a scratch tree"),
         (@"^make bench$", ".ci/run, after make test"),
         (@"^make demo( ARGS=--exit)?$", "DemoTests, which runs the program make demo builds, with --exit"),
-        (@"^helm install depin-operator charts/depin-operator .*$", "this class (the README's install; the chart README shows the same command)"),
-        (@"^kubectl apply --server-side --force-conflicts -f charts/depin-operator/crds/$", "this class (the operations guide's upgrade; the chart README shows the same command)"),
-        (@"^kubectl wait --for=condition=Ready dpd/web --timeout=5m$", "this class (the README's install; the GitOps guide shows the same command)"),
         (@"^helm lint --strict$", "ChartTests.HelmLintStrict_Passes_WithDefaults_AndWithEveryFeatureOn"),
         (@"^docker build -f operator/Dockerfile -t depin-operator:0\.1\.0 \.$", "ImageTests, where a Docker engine runs"),
         (@"^dotnet publish provider-agent -c Release -o /opt/depin-agent$", "PublishTests in the agent's tests"),
