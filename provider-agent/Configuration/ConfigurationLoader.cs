@@ -147,6 +147,9 @@ internal static class ConfigurationLoader
         }
     }
 
+    // Settings written KEY=VALUE,... that a YAML file may also write as a mapping.
+    private static readonly HashSet<string> Maps = OptionTable.All.Where(o => o.IsMap).Select(o => o.Key).ToHashSet(StringComparer.Ordinal);
+
     private static IEnumerable<(string Key, string Value)> Flatten(YamlMappingNode mapping, string prefix)
     {
         foreach (var (keyNode, valueNode) in mapping.Children)
@@ -154,7 +157,7 @@ internal static class ConfigurationLoader
             var key = prefix + ((YamlScalarNode)keyNode).Value;
             switch (valueNode)
             {
-                case YamlMappingNode nested when key is "pricing.gpuHour" or "runtime.images":
+                case YamlMappingNode nested when Maps.Contains(key):
                     yield return (key, string.Join(",", nested.Children.Select(c => $"{((YamlScalarNode)c.Key).Value}={((YamlScalarNode)c.Value).Value}")));
                     break;
                 case YamlMappingNode nested:

@@ -10,6 +10,9 @@ internal sealed record OptionSpec(string Key, string Value, string Help, Action<
     /// <summary>The flag, for example <c>--evm-rpc-url</c>.</summary>
     public string Flag => "--" + string.Join("-", Key.Split('.').SelectMany(Words)).ToLowerInvariant();
 
+    /// <summary>Whether the value is a list of KEY=VALUE pairs, which a YAML file may also write as a mapping.</summary>
+    public bool IsMap => Value.Contains('=', StringComparison.Ordinal) && Value.EndsWith(",...", StringComparison.Ordinal);
+
     /// <summary>The environment variable, for example <c>DEPIN_AGENT_EVM_RPC_URL</c>.</summary>
     public string Environment => "DEPIN_AGENT_" + string.Join("_", Key.Split('.').SelectMany(Words)).ToUpperInvariant();
 

@@ -57,11 +57,11 @@ public sealed partial class DocumentedCommandTests
     public void EveryCommandTheDocumentsShow_IsRunByATest()
     {
         var here = Install.Concat(Upgrade).Concat(Prose).ToHashSet(StringComparer.Ordinal);
-        var unrun = DocumentedCommands.All().Where(c => !here.Contains(c.Text) && !Elsewhere.Any(e => Regex.IsMatch(c.Text, e.Pattern))).ToList();
+        var all = DocumentedCommands.All();
+        var unrun = all.Where(c => !here.Contains(c.Text) && !Elsewhere.Any(e => Regex.IsMatch(c.Text, e.Pattern))).ToList();
         Assert.True(unrun.Count == 0, "commands no test runs:\n" + string.Join("\n", unrun.Select(c => $"{c.File}: {c.Text}")));
 
         // And no entry of the list is left over from a command the documents no longer show.
-        var all = DocumentedCommands.All();
         Assert.All(Elsewhere, e => Assert.True(all.Any(c => Regex.IsMatch(c.Text, e.Pattern)), $"no document shows a command like {e.Pattern} any more"));
     }
 
@@ -70,17 +70,18 @@ public sealed partial class DocumentedCommandTests
     {
         await using var world = await OperatorWorld.PrepareBareAsync(new ServerOptions { Rbac = true, CloudNodes = new() { Count = 2 } }, Prices.Length);
         var clone = await CloneAsync(world);
+        var (install, upgrade, prose) = (Install, Upgrade, Prose);
 
-        Assert.StartsWith("helm install ", Install[0], StringComparison.Ordinal);
-        Assert.Contains("kubectl get dpd,dpl,nodes,pods", Install[^1], StringComparison.Ordinal);
-        await RunAsync(world, clone, Install[0]);
+        Assert.StartsWith("helm install ", install[0], StringComparison.Ordinal);
+        Assert.Contains("kubectl get dpd,dpl,nodes,pods", install[^1], StringComparison.Ordinal);
+        await RunAsync(world, clone, install[0]);
 
         // The chart's Deployment cannot run here (LocalKube runs no containers for it), so the operator
         // runs as a process with what the chart gave it: its ServiceAccount's token and leader election.
         var token = world.Server.Security.IssueServiceAccountToken(Namespace, "depin-operator");
         await world.StartOperatorAsync(world.WriteFile("operator-kubeconfig", world.Server.Kubeconfig(token)), "--leader-elect");
         string? table = null;
-        foreach (var command in Install.Skip(1))
+        foreach (var command in install.Skip(1))
         {
             table = await RunAsync(world, clone, command);
         }
@@ -96,20 +97,20 @@ public sealed partial class DocumentedCommandTests
 
         // The guides' commands about that deployment, with NAME and N filled in.
         var outputs = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var command in Prose)
+        foreach (var command in prose)
         {
             outputs[command] = await RunAsync(world, clone, Filled(command));
         }
 
-        Assert.Contains("web", outputs[Prose[0]], StringComparison.Ordinal);
-        Assert.Equal(3, Regex.Count(outputs[Prose[1]], @"^web-", RegexOptions.Multiline));
-        Assert.Contains("depinmarketplace.depin.dev/depin-static", outputs[Prose[2]], StringComparison.Ordinal);
-        Assert.Matches(@"Name: +web", outputs[Prose[3]]);
-        Assert.Contains("Events:", outputs[Prose[3]], StringComparison.Ordinal);
+        Assert.Contains("web", outputs[prose[0]], StringComparison.Ordinal);
+        Assert.Equal(3, Regex.Count(outputs[prose[1]], @"^web-", RegexOptions.Multiline));
+        Assert.Contains("depinmarketplace.depin.dev/depin-static", outputs[prose[2]], StringComparison.Ordinal);
+        Assert.Matches(@"Name: +web", outputs[prose[3]]);
+        Assert.Contains("Events:", outputs[prose[3]], StringComparison.Ordinal);
         await world.WaitAsync("web", d => d.Status?.ReadyReplicas == 2 && d.Status.Replicas == 2);
 
         // The upgrade: the CRDs, the release, and every deployment still Running.
-        foreach (var command in Upgrade)
+        foreach (var command in upgrade)
         {
             table = await RunAsync(world, clone, command);
         }

@@ -40,7 +40,7 @@ internal sealed class OperatorWorld : IAsyncDisposable
 
     public OperatorProcess? Operator { get; private set; }
 
-    public MarketChain? Chain { get; init; }
+    public MarketChain? Chain { get; private set; }
 
     /// <summary>In an EVM world, the proxy through which the operator (and only the operator) reaches anvil.</summary>
     public RpcFaultProxy? Rpc { get; private set; }
@@ -334,8 +334,8 @@ internal sealed class OperatorWorld : IAsyncDisposable
 
     private static async Task<OperatorWorld> CreateAsync(int agents, MarketChain? chain, ServerOptions options)
     {
-        var server = await LocalKubeServer.StartAsync(options).ConfigureAwait(false);
-        var world = new OperatorWorld(server, Directory.CreateTempSubdirectory("operator-world-"), new AgentFleet(agents)) { Chain = chain };
+        var world = await PrepareBareAsync(options, agents).ConfigureAwait(false);
+        world.Chain = chain;
         await ProjectCrds.InstallAsync(world.Kube).ConfigureAwait(false);
         await world.Kube.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = "depin-system" } }).ConfigureAwait(false);
         return world;

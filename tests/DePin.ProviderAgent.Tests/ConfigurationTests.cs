@@ -45,6 +45,9 @@ public sealed class ConfigurationTests
                 default: 2
                 nvidia-a100: 3.5
               denyTenants: [0x70997970C51812dc3A010C7d01b50e0d17dc79C8]
+            runtime:
+              images:
+                "example.org/web:1.0": /bin/sh
             """);
         var environment = new Hashtable { ["DEPIN_AGENT_EVM_REGION"] = "from-env", ["DEPIN_AGENT_EVM_ATTRIBUTES"] = "tier=2" };
 
@@ -56,6 +59,7 @@ public sealed class ConfigurationTests
         Assert.Equal(0.2m, options.CpuCoreHour);
         Assert.Equal(3.5m, options.GpuHour["nvidia-a100"]);
         Assert.Single(options.DenyTenants);
+        Assert.Equal("/bin/sh", options.Images["example.org/web:1.0"]);
     }
 
     [Fact]

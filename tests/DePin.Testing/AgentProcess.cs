@@ -6,7 +6,6 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
 
-
 namespace DePin.Testing;
 
 /// <summary>The provider-agent executable as a real process on a loopback port, in static mode unless told otherwise.</summary>
@@ -16,9 +15,9 @@ public sealed class AgentProcess : IAsyncDisposable
     public const string Token = "test-token-0123456789abcdef";
 
     private readonly Process _process;
-    private readonly StringBuilder _output;
+    private readonly ProcessOutput _output;
 
-    private AgentProcess(Process process, StringBuilder output, string dataDir, int port, string keyHex, string? tlsThumbprint)
+    private AgentProcess(Process process, ProcessOutput output, string dataDir, int port, string keyHex, string? tlsThumbprint)
     {
         _process = process;
         _output = output;
@@ -63,16 +62,7 @@ public sealed class AgentProcess : IAsyncDisposable
     public int ProcessId => _process.Id;
 
     /// <summary>What the agent printed so far.</summary>
-    public string Output
-    {
-        get
-        {
-            lock (_output)
-            {
-                return _output.ToString();
-            }
-        }
-    }
+    public string Output => _output.Text;
 
     /// <summary>Starts the agent and waits until it answers.</summary>
     public static Task<AgentProcess> StartAsync(string dataDir, int? port = null, string? keyHex = null, params string[] extra) =>
@@ -91,7 +81,7 @@ public sealed class AgentProcess : IAsyncDisposable
         var tokenFile = Path.Combine(dataDir, "..", Path.GetFileName(dataDir) + ".token");
         await File.WriteAllTextAsync(tokenFile, Token);
         var chosen = port ?? FreePort();
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = new ProcessStartInfo("dotnet");
         string[] arguments =
         [
             AgentDll, "--listen", $"127.0.0.1:{chosen.ToString(CultureInfo.InvariantCulture)}", "--data-dir", dataDir, "--key-file", keyFile,
@@ -104,12 +94,7 @@ public sealed class AgentProcess : IAsyncDisposable
             start.ArgumentList.Add(argument);
         }
 
-        var process = Process.Start(start)!;
-        var output = new StringBuilder();
-        process.OutputDataReceived += (_, e) => Append(output, e.Data);
-        process.ErrorDataReceived += (_, e) => Append(output, e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        var (process, output) = ProcessOutput.Start(start);
         var agent = new AgentProcess(process, output, dataDir, chosen, keyHex, tlsThumbprint);
         try
         {
@@ -271,16 +256,5 @@ public sealed class AgentProcess : IAsyncDisposable
 
         _process.Dispose();
         Http.Dispose();
-    }
-
-    private static void Append(StringBuilder output, string? line)
-    {
-        if (line is not null)
-        {
-            lock (output)
-            {
-                output.AppendLine(line);
-            }
-        }
     }
 }

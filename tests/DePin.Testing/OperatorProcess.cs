@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
 
 namespace DePin.Testing;
 
@@ -8,9 +7,9 @@ namespace DePin.Testing;
 public sealed class OperatorProcess : IAsyncDisposable
 {
     private readonly Process _process;
-    private readonly StringBuilder _output;
+    private readonly ProcessOutput _output;
 
-    private OperatorProcess(Process process, StringBuilder output, int port)
+    private OperatorProcess(Process process, ProcessOutput output, int port)
     {
         _process = process;
         _output = output;
@@ -30,16 +29,7 @@ public sealed class OperatorProcess : IAsyncDisposable
     public bool HasExited => _process.HasExited;
 
     /// <summary>Everything the operator wrote so far.</summary>
-    public string Output
-    {
-        get
-        {
-            lock (_output)
-            {
-                return _output.ToString();
-            }
-        }
-    }
+    public string Output => _output.Text;
 
     /// <summary>Starts the operator and waits until it is ready.</summary>
     /// <param name="kubeconfig">Path of the kubeconfig.</param>
@@ -86,19 +76,14 @@ public sealed class OperatorProcess : IAsyncDisposable
     public static OperatorProcess Launch(string kubeconfig, params string[] extra)
     {
         var port = AgentProcess.FreePort();
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = new ProcessStartInfo("dotnet");
         foreach (var argument in new[] { OperatorDll, "--listen", $"127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}" }.Concat(extra))
         {
             start.ArgumentList.Add(argument);
         }
 
         start.Environment["KUBECONFIG"] = kubeconfig;
-        var process = Process.Start(start)!;
-        var output = new StringBuilder();
-        process.OutputDataReceived += (_, e) => Append(output, e.Data);
-        process.ErrorDataReceived += (_, e) => Append(output, e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        var (process, output) = ProcessOutput.Start(start);
         return new OperatorProcess(process, output, port);
     }
 
@@ -119,16 +104,5 @@ public sealed class OperatorProcess : IAsyncDisposable
     {
         await KillAsync().ConfigureAwait(false);
         _process.Dispose();
-    }
-
-    private static void Append(StringBuilder output, string? line)
-    {
-        if (line is not null)
-        {
-            lock (output)
-            {
-                output.AppendLine(line);
-            }
-        }
     }
 }

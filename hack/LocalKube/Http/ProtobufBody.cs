@@ -101,13 +101,7 @@ public static class ProtobufBody
         },
     };
 
-    private static readonly Message Unknown = new()
-    {
-        [1] = Field.Object("typeMeta", new() { [1] = Field.String("apiVersion"), [2] = Field.String("kind") }),
-        [2] = Field.Raw("raw"),
-        [3] = Field.String("contentEncoding"),
-        [4] = Field.String("contentType"),
-    };
+    private static readonly Message TypeMeta = new() { [1] = Field.String("apiVersion"), [2] = Field.String("kind") };
 
     /// <summary>Whether a request's content type is this encoding.</summary>
     /// <param name="contentType">The Content-Type header.</param>
@@ -125,10 +119,31 @@ public static class ProtobufBody
             throw ApiException.BadRequest("the protobuf body does not start with the Kubernetes magic number");
         }
 
-        var envelope = Read(body[Magic.Length..], Unknown, "");
-        var apiVersion = (string?)envelope["typeMeta"]?["apiVersion"] ?? "";
-        var kind = (string?)envelope["typeMeta"]?["kind"] ?? "";
-        if ((string?)envelope["contentEncoding"] is { Length: > 0 } encoding)
+        // The envelope, a runtime.Unknown: the type, the object's own bytes, their encoding and content type.
+        var (apiVersion, kind, encoding) = ("", "", "");
+        ReadOnlySpan<byte> raw = default;
+        var envelope = new WireReader(body[Magic.Length..]);
+        while (!envelope.End)
+        {
+            switch (envelope.Tag())
+            {
+                case (1, 2):
+                    var type = Read(envelope.Bytes(), TypeMeta, "typeMeta");
+                    (apiVersion, kind) = ((string?)type["apiVersion"] ?? "", (string?)type["kind"] ?? "");
+                    break;
+                case (2, 2):
+                    raw = envelope.Bytes();
+                    break;
+                case (3, 2):
+                    encoding = Encoding.UTF8.GetString(envelope.Bytes());
+                    break;
+                case (_, var wireType):
+                    envelope.Skip(wireType);
+                    break;
+            }
+        }
+
+        if (encoding.Length > 0)
         {
             throw Unsupported($"the protobuf body has content encoding {encoding}");
         }
@@ -138,13 +153,9 @@ public static class ProtobufBody
             throw Unsupported($"LocalKube decodes protobuf bodies of {string.Join(", ", Kinds.Keys)} only, not {apiVersion}/{kind}; send JSON");
         }
 
-        var raw = envelope["raw"] is JsonValue value ? Convert.FromBase64String((string)value!) : [];
-        var result = new JsonObject { ["apiVersion"] = apiVersion, ["kind"] = kind };
-        foreach (var (key, node) in Read(raw, message, kind))
-        {
-            result[key] = node?.DeepClone();
-        }
-
+        var result = Read(raw, message, kind);
+        result.Insert(0, "apiVersion", apiVersion);
+        result.Insert(1, "kind", kind);
         return result;
     }
 
