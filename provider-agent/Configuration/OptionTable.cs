@@ -93,7 +93,8 @@ internal static class OptionTable
         text.AppendLine("usage: provider-agent [--config FILE] [--OPTION VALUE ...]");
         text.AppendLine();
         text.AppendLine("Settings come from a YAML file (--config, or DEPIN_AGENT_CONFIG), then the environment, then flags;");
-        text.AppendLine("a later source wins. In the YAML file, a key like evm.rpcUrl is written nested (evm: {rpcUrl: ...}).");
+        text.AppendLine("a later source wins. In the YAML file, a key like evm.rpcUrl is written nested (evm: {rpcUrl: ...}),");
+        text.AppendLine("and a KEY=VALUE,... setting may be a mapping (gpuHour: {nvidia-a100: 2.2}).");
         text.AppendLine("Durations are written 500ms, 30s, 10m or 1h; prices are decimal amounts of the payment token.");
         text.AppendLine();
         foreach (var option in All)
