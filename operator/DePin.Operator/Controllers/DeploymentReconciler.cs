@@ -53,10 +53,6 @@ internal sealed partial class DeploymentReconciler(
     // that records the same failover (the first write lost a conflict) reports that figure, not its own.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Uid, DateTimeOffset Detected), double> _failoverSeconds = new();
 
-    // Likewise the failback of a failover, as the pass that removed the last cloud pods saw it: a later
-    // pass finds no cloud pods left and records it from here (or at its own time after a restart).
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Uid, DateTime FailedOver), FailbackStatus> _failbacks = new();
-
     public string? Finalizer => Names.DeploymentFinalizer;
 
     public async Task<ReconcileResult> ReconcileAsync(DePinDeployment resource, CancellationToken cancellationToken)
@@ -707,7 +703,7 @@ internal sealed partial class DeploymentReconciler(
         var deployment = pass.Resource;
         var ownPods = pods.Cache.ByIndex(InformerCache<V1Pod>.OwnerIndex, deployment.Metadata.Uid).Where(p => p.Metadata.DeletionTimestamp is null).ToList();
         var cloud = ownPods.Where(p => Names.Get(p.Metadata.Labels, Names.PlacementLabel) == "fallback").ToList();
-        if (failed.Count == 0 && cloud.Count == 0 && !FailbackUnrecorded(pass.Status))
+        if (failed.Count == 0 && cloud.Count == 0)
         {
             return null;
         }
@@ -717,18 +713,6 @@ internal sealed partial class DeploymentReconciler(
         var takers = live.Where(l => !failed.Contains(l) && MayTakeBack(l, fallback.Failback, now)).Select(l => l.Spec.LeaseId).ToHashSet(StringComparer.Ordinal);
         var onProviders = ownPods.Count(p => Names.Get(p.Metadata.Labels, Names.PlacementLabel) == "provider" && PodTemplates.IsReady(p) && takers.Contains(Names.Get(p.Metadata.Labels, Names.LeaseLabel) ?? ""));
         var target = Math.Clamp(wanted - onProviders, 0, wanted);
-        if (failed.Count == 0 && cloud.Count == 0)
-        {
-            // The cloud pods are gone but the failback is not in status: the write of the pass that
-            // removed them was lost. Recorded once every replica is back, as that pass would have.
-            if (fallback.Enabled && fallback.Failback.Enabled && target == 0)
-            {
-                RecordFailback(pass, live, takers, now);
-            }
-
-            return null;
-        }
-
         TimeSpan? wait = null;
         if (!fallback.Failback.Enabled || !fallback.Enabled)
         {
@@ -760,50 +744,18 @@ internal sealed partial class DeploymentReconciler(
                 await DeletePodAsync(pod, cancellationToken).ConfigureAwait(false);
             }
 
-            if (target == 0)
+            if (target == 0 && (pass.Status.LastFailback?.Time is not { } backAt || pass.Status.LastFailover?.Time is not { } overAt || backAt < overAt))
             {
-                RecordFailback(pass, live, takers, now);
+                var provider = string.Join(",", live.Where(l => takers.Contains(l.Spec.LeaseId)).Select(l => l.Spec.Provider.Id).Distinct(StringComparer.Ordinal));
+                var since = pass.Status.LastFailover?.Time is { } at ? (now - Utc(at)).TotalSeconds : (double?)null;
+                pass.Status.LastFailback = new FailbackStatus { Time = now.UtcDateTime, Provider = provider, SecondsOnFallback = since is { } s ? Math.Round(s, 3) : null };
             }
+
         }
 
         // While replicas are on cloud nodes, look again soon: a lease may become stable enough to take them back.
         return wait ?? TimeSpan.FromSeconds(1);
     }
-
-    // A failover after the last failback, or none recorded at all.
-    private static bool FailbackUnrecorded(DePinDeploymentStatus status) =>
-        status.LastFailover?.Time is { } overAt && (status.LastFailback?.Time is not { } backAt || backAt < overAt);
-
-    // Records the failback of the last failover, once: the first pass to see the replicas back decides its time.
-    private void RecordFailback(Pass pass, IReadOnlyList<DePinLease> live, HashSet<string> takers, DateTimeOffset now)
-    {
-        if (pass.Status.LastFailover?.Time is not { } failedOver)
-        {
-            // Cloud pods with no failover behind them: their removal is the failback.
-            pass.Status.LastFailback = new FailbackStatus { Time = now.UtcDateTime, Provider = Takers(live, takers) };
-            return;
-        }
-
-        if (!FailbackUnrecorded(pass.Status))
-        {
-            return;
-        }
-
-        foreach (var old in _failbacks.Keys.Where(k => now.UtcDateTime - k.FailedOver > TimeSpan.FromHours(1)))
-        {
-            _failbacks.TryRemove(old, out _);
-        }
-
-        pass.Status.LastFailback = _failbacks.GetOrAdd((pass.Resource.Metadata.Uid, failedOver), _ => new FailbackStatus
-        {
-            Time = now.UtcDateTime,
-            Provider = Takers(live, takers),
-            SecondsOnFallback = Math.Round((now - Utc(failedOver)).TotalSeconds, 3),
-        });
-    }
-
-    private static string Takers(IReadOnlyList<DePinLease> live, HashSet<string> takers) =>
-        string.Join(",", live.Where(l => takers.Contains(l.Spec.LeaseId)).Select(l => l.Spec.Provider.Id).Distinct(StringComparer.Ordinal));
 
     // Whether new pods may go to a lease: not while it fails, and after it failed only once it has been
     // healthy for failback.stableSeconds and the dwell time since the failover has passed.
