@@ -30,6 +30,9 @@ const string Help = """
       /localkube/faults/close-watches              end every open watch
       /localkube/faults/compact                    make every older resourceVersion 410 Gone
       /localkube/faults/fail?count=N&code=C[&method=M][&resource=R][&retryAfter=S]
+                                                   fail the next N matching requests with status C;
+                                                   R is a part of the path (pods, depindeployments/web/status)
+      /localkube/faults/clear                      drop the failures not injected yet
       /localkube/faults/latency?ms=N               add latency to every API request
     """;
 

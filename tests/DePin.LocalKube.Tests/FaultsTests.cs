@@ -53,6 +53,31 @@ public sealed class FaultsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task FailNext_409_MatchesAPathOfSeveralSegments_AndClearDropsWhatIsLeft()
+    {
+        foreach (var name in new[] { "a", "ab" })
+        {
+            Assert.Equal(HttpStatusCode.Created, (await _http.PostAsync("/api/v1/namespaces/default/configmaps", Json("""{"metadata":{"name":"NAME"}}""".Replace("NAME", name, StringComparison.Ordinal)))).StatusCode);
+        }
+
+        _server.Faults.FailNext(3, 409, method: "PATCH", resource: "configmaps/a");
+
+        var other = await PatchAsync("ab");
+        var conflict = await PatchAsync("a");
+        Assert.Equal(HttpStatusCode.NoContent, (await _http.PostAsync("/localkube/faults/clear", null)).StatusCode);
+        var cleared = await PatchAsync("a");
+
+        Assert.Equal(HttpStatusCode.OK, other.StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, conflict.StatusCode);
+        Assert.Contains("\"reason\":\"Conflict\"", await conflict.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, cleared.StatusCode);
+        Assert.Equal(1, _server.Faults.Injected);
+
+        Task<HttpResponseMessage> PatchAsync(string name) => _http.PatchAsync($"/api/v1/namespaces/default/configmaps/{name}", new StringContent("""{"data":{"k":"v"}}""", System.Text.Encoding.UTF8, "application/merge-patch+json"));
+        static StringContent Json(string body) => new(body, System.Text.Encoding.UTF8, "application/json");
+    }
+
+    [Fact]
     public async Task Latency_DelaysApiRequests()
     {
         _server.Faults.Latency = TimeSpan.FromMilliseconds(300);

@@ -217,6 +217,52 @@ public sealed class FailoverTests
     }
 
     [Fact]
+    public async Task StatusWritesLostAtTheFailoverAndTheFailback_HoldTheMoveBack_UntilOneIsRecorded()
+    {
+        await using var world = await OperatorWorld.StartStaticAsync(Fleet[0], Fleet[1]);
+        var deployment = OperatorWorld.OneReplicaExample("lost");
+        deployment.Spec.Fallback.Failback.StableSeconds = 0;
+        var dwell = TimeSpan.FromSeconds(30); // max(stableSeconds, 30 s)
+        await world.CreateAsync(deployment);
+        await world.WaitAsync("lost", d => d.Status?.Phase == DeploymentPhase.Running);
+        var faults = world.Server.Faults;
+
+        // Every status write conflicts from the moment provider-a dies: the replica goes to a cloud node,
+        // but its pod on provider-a stays, for nothing may be moved before the failover is recorded.
+        faults.FailNext(int.MaxValue, 409, "PATCH", "depindeployments/lost/status");
+        await world.Fleet.Agents[0].KillAsync();
+        await world.UntilAsync(async () => (await CloudPodsAsync(world, "lost")).Count > 0, "a cloud pod", TimeSpan.FromSeconds(30));
+        await RefusedWritesAsync(world, 3);
+        Assert.Equal("provider-a", Assert.Single(await ProviderPodsAsync(world, "lost")).Metadata.Labels["depin.dev/provider"]);
+        faults.Clear();
+        var failedOver = (await world.WaitAsync("lost", d => d.Status?.LastFailover?.Provider == "provider-a")).Status!;
+        Assert.Contains(failedOver.FailedProviders!, f => f.Provider == "provider-a");
+
+        // The re-auction leaves provider-a out. Once the dwell time is over, the cloud pod may go, but not
+        // while the failback cannot be recorded.
+        await world.UntilAsync(async () => (await ProviderPodsAsync(world, "lost")).Any(Ready), "a Ready replica on the new lease", TimeSpan.FromSeconds(30));
+        var dwellEnds = new DateTimeOffset(failedOver.LastFailover!.Time!.Value, TimeSpan.Zero) + dwell;
+        Assert.True(DateTimeOffset.UtcNow < dwellEnds - TimeSpan.FromSeconds(1), "the new lease's replica was Ready only after the dwell time");
+        await Task.Delay(dwellEnds - TimeSpan.FromSeconds(1) - DateTimeOffset.UtcNow);
+        faults.FailNext(int.MaxValue, 409, "PATCH", "depindeployments/lost/status");
+        await Task.Delay(dwellEnds - DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(100));
+        await RefusedWritesAsync(world, 3);
+        Assert.NotEmpty(await CloudPodsAsync(world, "lost"));
+        faults.Clear();
+
+        var back = (await world.WaitAsync("lost", d => d.Status?.Phase == DeploymentPhase.Running && d.Status.FallbackReplicas == 0 && d.Status.LastFailback?.Time >= d.Status.LastFailover?.Time)).Status!;
+        Assert.Equal("provider-b", back.Providers);
+        Assert.Equal("provider-b", back.LastFailback!.Provider);
+        Assert.Empty(await CloudPodsAsync(world, "lost"));
+
+        // Each move is counted once, by the write that recorded it.
+        using var http = new HttpClient();
+        var metrics = await http.GetStringAsync(new Uri($"http://127.0.0.1:{world.Operator!.Port}/metrics"));
+        Assert.Equal(1, Total(metrics, "depin_failovers_total"));
+        Assert.Equal(1, Total(metrics, "depin_failbacks_total"));
+    }
+
+    [Fact]
     public async Task ControlPlaneFaultsDuringAFailover_DelayIt_ButLoseNoReplica_AndOpenNoSecondLease()
     {
         await using var world = await OperatorWorld.StartStaticAsync(Fleet);
@@ -337,6 +383,16 @@ public sealed class FailoverTests
             return null;
         }
     }
+
+    // Waits until this many more status writes have been refused than when it was called.
+    private static async Task RefusedWritesAsync(OperatorWorld world, int more)
+    {
+        var before = world.Server.Faults.Injected;
+        await world.UntilAsync(() => Task.FromResult(world.Server.Faults.Injected >= before + more), $"{more} status writes refused", TimeSpan.FromSeconds(30));
+    }
+
+    private static async Task<List<V1Pod>> ProviderPodsAsync(OperatorWorld world, string deployment) =>
+        [.. (await world.Kube.CoreV1.ListNamespacedPodAsync("default", labelSelector: $"depin.dev/deployment={deployment},depin.dev/placement=provider")).Items.Where(p => p.Metadata.DeletionTimestamp is null)];
 
     private static bool Ready(V1Pod pod) => pod.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true;
 

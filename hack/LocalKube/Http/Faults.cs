@@ -23,13 +23,22 @@ public sealed class Faults(ObjectStore store)
     /// <param name="count">How many requests to fail.</param>
     /// <param name="code">HTTP status: 500, 503, 429, ...</param>
     /// <param name="method">HTTP method to match, or null for any.</param>
-    /// <param name="resource">Plural resource name the path must contain, or null for any.</param>
+    /// <param name="resource">Path segments the path must contain in this order, or null for any: a plural resource name (<c>pods</c>), or more (<c>depindeployments/web/status</c>).</param>
     /// <param name="retryAfterSeconds">Retry-After for a 429.</param>
     public void FailNext(int count, int code, string? method = null, string? resource = null, int retryAfterSeconds = 1)
     {
         lock (_lock)
         {
             _rules.Add(new FailureRule(count, code, method, resource, retryAfterSeconds));
+        }
+    }
+
+    /// <summary>Drops every failure not injected yet.</summary>
+    public void Clear()
+    {
+        lock (_lock)
+        {
+            _rules.Clear();
         }
     }
 
@@ -56,7 +65,7 @@ public sealed class Faults(ObjectStore store)
         lock (_lock)
         {
             hit = _rules.FirstOrDefault(r => (r.Method is null || r.Method == context.Request.Method)
-                && (r.Resource is null || path.Split('/').Contains(r.Resource)));
+                && (r.Resource is null || (path + "/").Contains("/" + r.Resource.Trim('/') + "/", StringComparison.Ordinal)));
             if (hit is not null)
             {
                 hit.Remaining--;
@@ -75,7 +84,7 @@ public sealed class Faults(ObjectStore store)
 
         throw hit.Code == 429
             ? new ApiException(429, "TooManyRequests", "injected: too many requests, please try again later", new JsonObject { ["retryAfterSeconds"] = hit.RetryAfterSeconds })
-            : new ApiException(hit.Code, hit.Code == 503 ? "ServiceUnavailable" : "InternalError", $"injected failure with status {hit.Code}");
+            : new ApiException(hit.Code, hit.Code switch { 409 => "Conflict", 503 => "ServiceUnavailable", _ => "InternalError" }, $"injected failure with status {hit.Code}");
     }
 
     /// <summary>Serves the fault endpoints under <c>/localkube/faults/</c>, for tests that run LocalKube as a process.</summary>
@@ -97,6 +106,9 @@ public sealed class Faults(ObjectStore store)
                 break;
             case "compact":
                 Compact();
+                break;
+            case "clear":
+                Clear();
                 break;
             case "latency":
                 Latency = TimeSpan.FromMilliseconds(int.TryParse(query["ms"], out var ms) ? ms : 0);

@@ -739,18 +739,20 @@ internal sealed partial class DeploymentReconciler(
         }
         else if (cloud.Count > target)
         {
-            foreach (var pod in cloud.OrderBy(PodTemplates.IsReady).ThenByDescending(p => p.Metadata.Name, StringComparer.Ordinal).Take(cloud.Count - target))
-            {
-                await DeletePodAsync(pod, cancellationToken).ConfigureAwait(false);
-            }
-
+            // The failback is written before the last cloud pods go: were the write lost (a conflict),
+            // no later pass could tell that a failback happened, and it would never be recorded.
             if (target == 0 && (pass.Status.LastFailback?.Time is not { } backAt || pass.Status.LastFailover?.Time is not { } overAt || backAt < overAt))
             {
                 var provider = string.Join(",", live.Where(l => takers.Contains(l.Spec.LeaseId)).Select(l => l.Spec.Provider.Id).Distinct(StringComparer.Ordinal));
                 var since = pass.Status.LastFailover?.Time is { } at ? (now - Utc(at)).TotalSeconds : (double?)null;
                 pass.Status.LastFailback = new FailbackStatus { Time = now.UtcDateTime, Provider = provider, SecondsOnFallback = since is { } s ? Math.Round(s, 3) : null };
+                await WriteAsync(pass, cancellationToken).ConfigureAwait(false);
             }
 
+            foreach (var pod in cloud.OrderBy(PodTemplates.IsReady).ThenByDescending(p => p.Metadata.Name, StringComparer.Ordinal).Take(cloud.Count - target))
+            {
+                await DeletePodAsync(pod, cancellationToken).ConfigureAwait(false);
+            }
         }
 
         // While replicas are on cloud nodes, look again soon: a lease may become stable enough to take them back.
@@ -774,8 +776,8 @@ internal sealed partial class DeploymentReconciler(
         };
     }
 
-    // Takes a failed lease's pods off its virtual node at once (the provider is not waited for), records
-    // the failover, and with re-auction closes the lease so that its replicas are auctioned again.
+    // Records the failover, takes a failed lease's pods off its virtual node at once (the provider is not
+    // waited for), and with re-auction closes the lease so that its replicas are auctioned again.
     private async Task FailOverAsync(Pass pass, DePinLease lease, FallbackSpec fallback, CancellationToken cancellationToken)
     {
         var deployment = pass.Resource;
@@ -785,12 +787,10 @@ internal sealed partial class DeploymentReconciler(
             : pass.Now;
         var reason = measured?.Reason ?? lease.Status?.Conditions?.FirstOrDefault(c => c.Type == ConditionTypes.SlaHealthy)?.Reason ?? "SLAFailed";
         var onLease = pods.Cache.ByIndex(InformerCache<V1Pod>.OwnerIndex, deployment.Metadata.Uid).Where(p => Names.Get(p.Metadata.Labels, Names.LeaseLabel) == lease.Spec.LeaseId).ToList();
-        foreach (var pod in onLease)
-        {
-            await ReleasePodAsync(pod, cancellationToken).ConfigureAwait(false);
-        }
 
-        // A failover is a move of pods: a lease that fails again with no pods on it moves nothing.
+        // A failover is a move of pods: a lease that fails again with no pods on it moves nothing. It is
+        // written before the pods go: were the write lost (a conflict), the next pass would find no pods
+        // to move, and neither the failover nor the provider to leave out of the re-auction would be kept.
         var status = pass.Status;
         var moved = onLease.Any(p => p.Metadata.DeletionTimestamp is null);
         if (moved && (status.LastFailover is not { } last || last.Provider != lease.Spec.Provider.Id || last.Time is not { } at || Math.Abs((Utc(at) - detected).TotalSeconds) >= 1))
@@ -806,7 +806,11 @@ internal sealed partial class DeploymentReconciler(
             status.FailedProviders = [.. (status.FailedProviders ?? []).Where(f => f.Provider != lease.Spec.Provider.Id && pass.Now - Utc(f.At) < FailedProviderMemory), new FailedProvider { Provider = lease.Spec.Provider.Id, At = detected.UtcDateTime, Reason = reason }];
             _failovers[deployment.Metadata.Uid] = detected;
             await WriteAsync(pass, cancellationToken).ConfigureAwait(false);
+        }
 
+        foreach (var pod in onLease)
+        {
+            await ReleasePodAsync(pod, cancellationToken).ConfigureAwait(false);
         }
 
         if (fallback.Reauction && lease.Metadata.DeletionTimestamp is null)
