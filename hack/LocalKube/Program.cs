@@ -29,9 +29,10 @@ const string Help = """
     Fault injection (POST, for tests that run LocalKube as a process):
       /localkube/faults/close-watches              end every open watch
       /localkube/faults/compact                    make every older resourceVersion 410 Gone
-      /localkube/faults/fail?count=N&code=C[&method=M][&resource=R][&retryAfter=S]
+      /localkube/faults/fail?count=N&code=C[&method=M][&resource=R][&body=T][&retryAfter=S]
                                                    fail the next N matching requests with status C;
-                                                   R is a part of the path (pods, depindeployments/web/status)
+                                                   R is a part of the path (pods, depindeployments/web/status),
+                                                   T a text the request body contains
       /localkube/faults/clear                      drop the failures not injected yet
       /localkube/faults/latency?ms=N               add latency to every API request
     """;

@@ -53,27 +53,30 @@ public sealed class FaultsTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task FailNext_409_MatchesAPathOfSeveralSegments_AndClearDropsWhatIsLeft()
+    public async Task FailNext_409_MatchesAPathOfSeveralSegments_AndABodyText_AndClearDropsWhatIsLeft()
     {
         foreach (var name in new[] { "a", "ab" })
         {
             Assert.Equal(HttpStatusCode.Created, (await _http.PostAsync("/api/v1/namespaces/default/configmaps", Json("""{"metadata":{"name":"NAME"}}""".Replace("NAME", name, StringComparison.Ordinal)))).StatusCode);
         }
 
-        _server.Faults.FailNext(3, 409, method: "PATCH", resource: "configmaps/a");
+        Assert.Equal(HttpStatusCode.NoContent, (await _http.PostAsync("/localkube/faults/fail?count=3&code=409&method=PATCH&resource=configmaps/a&body=wanted", null)).StatusCode);
 
-        var other = await PatchAsync("ab");
-        var conflict = await PatchAsync("a");
+        var otherObject = await PatchAsync("ab", "wanted");
+        var otherBody = await PatchAsync("a", "other");
+        var conflict = await PatchAsync("a", "wanted");
         Assert.Equal(HttpStatusCode.NoContent, (await _http.PostAsync("/localkube/faults/clear", null)).StatusCode);
-        var cleared = await PatchAsync("a");
+        var cleared = await PatchAsync("a", "wanted");
 
-        Assert.Equal(HttpStatusCode.OK, other.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, otherObject.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, otherBody.StatusCode);
         Assert.Equal(HttpStatusCode.Conflict, conflict.StatusCode);
         Assert.Contains("\"reason\":\"Conflict\"", await conflict.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, cleared.StatusCode);
+        Assert.Contains("\"k\":\"wanted\"", await cleared.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(1, _server.Faults.Injected);
 
-        Task<HttpResponseMessage> PatchAsync(string name) => _http.PatchAsync($"/api/v1/namespaces/default/configmaps/{name}", new StringContent("""{"data":{"k":"v"}}""", System.Text.Encoding.UTF8, "application/merge-patch+json"));
+        Task<HttpResponseMessage> PatchAsync(string name, string value) => _http.PatchAsync($"/api/v1/namespaces/default/configmaps/{name}", new StringContent("""{"data":{"k":"VALUE"}}""".Replace("VALUE", value, StringComparison.Ordinal), System.Text.Encoding.UTF8, "application/merge-patch+json"));
         static StringContent Json(string body) => new(body, System.Text.Encoding.UTF8, "application/json");
     }
 

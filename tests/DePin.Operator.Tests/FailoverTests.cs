@@ -222,32 +222,28 @@ public sealed class FailoverTests
         await using var world = await OperatorWorld.StartStaticAsync(Fleet[0], Fleet[1]);
         var deployment = OperatorWorld.OneReplicaExample("lost");
         deployment.Spec.Fallback.Failback.StableSeconds = 0;
-        var dwell = TimeSpan.FromSeconds(30); // max(stableSeconds, 30 s)
         await world.CreateAsync(deployment);
         await world.WaitAsync("lost", d => d.Status?.Phase == DeploymentPhase.Running);
         var faults = world.Server.Faults;
+        const string Status = "depindeployments/lost/status";
 
-        // Every status write conflicts from the moment provider-a dies: the replica goes to a cloud node,
+        // Every status write that would record the failover conflicts: the replica goes to a cloud node,
         // but its pod on provider-a stays, for nothing may be moved before the failover is recorded.
-        faults.FailNext(int.MaxValue, 409, "PATCH", "depindeployments/lost/status");
+        faults.FailNext(int.MaxValue, 409, "PATCH", Status, bodyContains: "lastFailover");
         await world.Fleet.Agents[0].KillAsync();
         await world.UntilAsync(async () => (await CloudPodsAsync(world, "lost")).Count > 0, "a cloud pod", TimeSpan.FromSeconds(30));
-        await RefusedWritesAsync(world, 3);
+        await RefusedWritesAsync(world, 1);
         Assert.Equal("provider-a", Assert.Single(await ProviderPodsAsync(world, "lost")).Metadata.Labels["depin.dev/provider"]);
         faults.Clear();
         var failedOver = (await world.WaitAsync("lost", d => d.Status?.LastFailover?.Provider == "provider-a")).Status!;
         Assert.Contains(failedOver.FailedProviders!, f => f.Provider == "provider-a");
 
-        // The re-auction leaves provider-a out. Once the dwell time is over, the cloud pod may go, but not
-        // while the failback cannot be recorded.
-        await world.UntilAsync(async () => (await ProviderPodsAsync(world, "lost")).Any(Ready), "a Ready replica on the new lease", TimeSpan.FromSeconds(30));
-        var dwellEnds = new DateTimeOffset(failedOver.LastFailover!.Time!.Value, TimeSpan.Zero) + dwell;
-        Assert.True(DateTimeOffset.UtcNow < dwellEnds - TimeSpan.FromSeconds(1), "the new lease's replica was Ready only after the dwell time");
-        await Task.Delay(dwellEnds - TimeSpan.FromSeconds(1) - DateTimeOffset.UtcNow);
-        faults.FailNext(int.MaxValue, 409, "PATCH", "depindeployments/lost/status");
-        await Task.Delay(dwellEnds - DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(100));
-        await RefusedWritesAsync(world, 3);
-        Assert.NotEmpty(await CloudPodsAsync(world, "lost"));
+        // The re-auction leaves provider-a out. After the dwell time the cloud pod may go, but not while
+        // the failback cannot be recorded.
+        faults.FailNext(int.MaxValue, 409, "PATCH", Status, bodyContains: "lastFailback");
+        await world.UntilAsync(async () => (await ProviderPodsAsync(world, "lost")).Any(p => Ready(p) && p.Metadata.Labels["depin.dev/provider"] == "provider-b"), "a Ready replica on provider-b", TimeSpan.FromSeconds(30));
+        await RefusedWritesAsync(world, 1, TimeSpan.FromSeconds(60));
+        Assert.True((await CloudPodsAsync(world, "lost")).Count > 0, $"the cloud pod went although the failback could not be recorded; objects:\n{await world.DumpAsync()}");
         faults.Clear();
 
         var back = (await world.WaitAsync("lost", d => d.Status?.Phase == DeploymentPhase.Running && d.Status.FallbackReplicas == 0 && d.Status.LastFailback?.Time >= d.Status.LastFailover?.Time)).Status!;
@@ -341,7 +337,11 @@ public sealed class FailoverTests
         await stop.CancelAsync();
         await sampling;
         Assert.True(fewest >= 2, $"Ready replicas dropped to {fewest} after the cloud pod was Ready");
-        Assert.Equal(4, rpc.RepliesLost);
+        // Both named replies were lost, and one or two more: the closing of the failed lease loses its
+        // reply, and whether a retry of it or another transaction loses the second depends on when the
+        // outages fall (a retry that meets an outage gives up; the next attempt finds the lease closed).
+        Assert.Equal(0, rpc.TargetsLeft);
+        Assert.InRange(rpc.RepliesLost, 3, 4);
         Assert.DoesNotContain(victim, back.Status!.Decision!.Chosen!.Select(c => c.Provider));
 
         // On chain: the failed lease is closed, no order has more leased replicas than it asked for, and
@@ -384,11 +384,11 @@ public sealed class FailoverTests
         }
     }
 
-    // Waits until this many more status writes have been refused than when it was called.
-    private static async Task RefusedWritesAsync(OperatorWorld world, int more)
+    // Waits until this many more requests have been refused than when it was called.
+    private static async Task RefusedWritesAsync(OperatorWorld world, int more, TimeSpan? timeout = null)
     {
         var before = world.Server.Faults.Injected;
-        await world.UntilAsync(() => Task.FromResult(world.Server.Faults.Injected >= before + more), $"{more} status writes refused", TimeSpan.FromSeconds(30));
+        await world.UntilAsync(() => Task.FromResult(world.Server.Faults.Injected >= before + more), $"{more} more writes refused", timeout ?? TimeSpan.FromSeconds(30));
     }
 
     private static async Task<List<V1Pod>> ProviderPodsAsync(OperatorWorld world, string deployment) =>

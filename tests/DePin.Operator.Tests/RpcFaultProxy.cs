@@ -55,6 +55,18 @@ internal sealed class RpcFaultProxy : IAsyncDisposable
     /// <summary>Transactions the node received whose reply was dropped.</summary>
     public int RepliesLost => Volatile.Read(ref _repliesLost);
 
+    /// <summary>Replies named by <see cref="LoseReplyThenGoDown"/> not lost yet.</summary>
+    public int TargetsLeft
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _targets.Count;
+            }
+        }
+    }
+
     public static async Task<RpcFaultProxy> StartAsync(Uri upstream)
     {
         var builder = WebApplication.CreateSlimBuilder();

@@ -25,11 +25,12 @@ public sealed class Faults(ObjectStore store)
     /// <param name="method">HTTP method to match, or null for any.</param>
     /// <param name="resource">Path segments the path must contain in this order, or null for any: a plural resource name (<c>pods</c>), or more (<c>depindeployments/web/status</c>).</param>
     /// <param name="retryAfterSeconds">Retry-After for a 429.</param>
-    public void FailNext(int count, int code, string? method = null, string? resource = null, int retryAfterSeconds = 1)
+    /// <param name="bodyContains">Text the request body must contain, or null for any: <c>"lastFailback"</c> fails only the status writes that change that field.</param>
+    public void FailNext(int count, int code, string? method = null, string? resource = null, int retryAfterSeconds = 1, string? bodyContains = null)
     {
         lock (_lock)
         {
-            _rules.Add(new FailureRule(count, code, method, resource, retryAfterSeconds));
+            _rules.Add(new FailureRule(count, code, method, resource, retryAfterSeconds, bodyContains));
         }
     }
 
@@ -61,11 +62,30 @@ public sealed class Faults(ObjectStore store)
             await Task.Delay(Latency, context.RequestAborted).ConfigureAwait(false);
         }
 
+        string? body = null;
+        bool Matches(FailureRule r) => (r.Method is null || r.Method == context.Request.Method)
+            && (r.Resource is null || (path + "/").Contains("/" + r.Resource.Trim('/') + "/", StringComparison.Ordinal));
+        bool WantsBody()
+        {
+            lock (_lock)
+            {
+                return _rules.Any(r => r.Body is not null && Matches(r));
+            }
+        }
+
+        if (context.Request.ContentLength is not 0 && WantsBody())
+        {
+            // Read, then rewound for the handler.
+            context.Request.EnableBuffering();
+            using var reader = new StreamReader(context.Request.Body, leaveOpen: true);
+            body = await reader.ReadToEndAsync(context.RequestAborted).ConfigureAwait(false);
+            context.Request.Body.Position = 0;
+        }
+
         FailureRule? hit = null;
         lock (_lock)
         {
-            hit = _rules.FirstOrDefault(r => (r.Method is null || r.Method == context.Request.Method)
-                && (r.Resource is null || (path + "/").Contains("/" + r.Resource.Trim('/') + "/", StringComparison.Ordinal)));
+            hit = _rules.FirstOrDefault(r => Matches(r) && (r.Body is null || body?.Contains(r.Body, StringComparison.Ordinal) == true));
             if (hit is not null)
             {
                 hit.Remaining--;
@@ -119,7 +139,8 @@ public sealed class Faults(ObjectStore store)
                     int.TryParse(query["code"], out var code) ? code : 500,
                     query["method"].FirstOrDefault(),
                     query["resource"].FirstOrDefault(),
-                    int.TryParse(query["retryAfter"], out var retry) ? retry : 1);
+                    int.TryParse(query["retryAfter"], out var retry) ? retry : 1,
+                    query["body"].FirstOrDefault());
                 break;
             default:
                 context.Response.StatusCode = 404;
@@ -130,8 +151,10 @@ public sealed class Faults(ObjectStore store)
         return true;
     }
 
-    private sealed class FailureRule(int remaining, int code, string? method, string? resource, int retryAfterSeconds)
+    private sealed class FailureRule(int remaining, int code, string? method, string? resource, int retryAfterSeconds, string? body)
     {
+        public string? Body { get; } = body;
+
         public int Remaining { get; set; } = remaining;
 
         public int Code { get; } = code;
