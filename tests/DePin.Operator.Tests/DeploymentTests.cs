@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using DePin.Api.V1Alpha1;
+using DePin.Testing;
 using k8s;
 using k8s.Models;
 
@@ -48,7 +49,7 @@ public sealed class DeploymentTests
             Assert.False(pod.Spec.AutomountServiceAccountToken);
             var port = pod.Metadata.Annotations["depin.dev/host-ports"].Split('=')[1];
             using var http = new HttpClient();
-            Assert.Equal("ok", await OperatorWorld.GetWhenListeningAsync(http, new Uri($"http://{pod.Status.HostIP}:{port}/")));
+            Assert.Equal("ok", await Eventually.GetWhenListeningAsync(http, new Uri($"http://{pod.Status.HostIP}:{port}/")));
             var lease = await world.Kube.CoordinationV1.ReadNamespacedLeaseAsync(pod.Spec.NodeName, "kube-node-lease");
             Assert.Equal(pod.Spec.NodeName, lease.Spec.HolderIdentity);
         }
@@ -189,7 +190,7 @@ public sealed class DeploymentTests
         foreach (var pod in (await world.Kube.CoreV1.ListNamespacedPodAsync("default", labelSelector: "depin.dev/deployment=rolling")).Items)
         {
             var port = pod.Metadata.Annotations["depin.dev/host-ports"].Split('=')[1];
-            Assert.Equal("from-a-configmap", await OperatorWorld.GetWhenListeningAsync(http, new Uri($"http://127.0.0.1:{port}/env/GREETING")));
+            Assert.Equal("from-a-configmap", await Eventually.GetWhenListeningAsync(http, new Uri($"http://127.0.0.1:{port}/env/GREETING")));
             Assert.Equal(pod.Metadata.Name, await http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/env/POD")));
         }
 

@@ -110,7 +110,7 @@ public sealed class FailoverTests
 
         using var http = new HttpClient();
         var clock = Stopwatch.StartNew();
-        await OperatorWorld.GetWhenListeningAsync(http, new Uri($"http://127.0.0.1:{port}/sick"));
+        await Eventually.GetWhenListeningAsync(http, new Uri($"http://127.0.0.1:{port}/sick"));
         await world.UntilAsync(async () => (await CloudPodsAsync(world, "sick")).Count > 0, "a cloud pod", TimeSpan.FromSeconds(30));
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(4), $"the cloud pod came {clock.Elapsed.TotalSeconds:0.000} s after the probe began failing");
         var status = (await world.WaitAsync("sick", d => d.Status?.LastFailover is not null)).Status!;

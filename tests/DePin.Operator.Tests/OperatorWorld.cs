@@ -289,27 +289,6 @@ internal sealed class OperatorWorld : IAsyncDisposable
         _directory.Delete(recursive: true);
     }
 
-    /// <summary>
-    /// A GET to a workload that a pod runs: the agent reports a pod Running once its process has
-    /// started, which can be a moment before the program listens.
-    /// </summary>
-    public static async Task<string> GetWhenListeningAsync(HttpClient http, Uri url)
-    {
-        ArgumentNullException.ThrowIfNull(http);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (true)
-        {
-            try
-            {
-                return await http.GetStringAsync(url).ConfigureAwait(false);
-            }
-            catch (HttpRequestException) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(50).ConfigureAwait(false);
-            }
-        }
-    }
-
     /// <summary>The operator's objects as YAML, for a failure message.</summary>
     public async Task<string> DumpAsync()
     {

@@ -23,4 +23,28 @@ public static class Eventually
             await Task.Delay(10, cts.Token).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// A GET to a workload that a pod runs: the agent reports a pod Running once its process has
+    /// started, which can be a moment before the program listens.
+    /// </summary>
+    /// <param name="http">The client.</param>
+    /// <param name="url">The workload's address.</param>
+    /// <returns>The answer, once the workload listens (refused connections are tried again for 10 seconds).</returns>
+    public static async Task<string> GetWhenListeningAsync(HttpClient http, Uri url)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (true)
+        {
+            try
+            {
+                return await http.GetStringAsync(url).ConfigureAwait(false);
+            }
+            catch (HttpRequestException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50).ConfigureAwait(false);
+            }
+        }
+    }
 }

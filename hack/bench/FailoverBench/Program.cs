@@ -90,6 +90,9 @@ foreach (var kind in new[] { "crash", "freeze", "probe" })
                     Signal(fleet.Agents[i].ProcessId, "STOP");
                     break;
                 default:
+                    // Running can come a moment before the workload listens: the failure starts at /sick.
+                    await Eventually.GetWhenListeningAsync(http, new Uri($"http://127.0.0.1:{hostPorts[i]}/healthz"));
+                    injected[i] = DateTime.UtcNow;
                     await http.GetStringAsync(new Uri($"http://127.0.0.1:{hostPorts[i]}/sick"));
                     break;
             }

@@ -583,7 +583,7 @@ public sealed class FailedProvider
 /// <summary>A move of replicas from cloud nodes back to a provider.</summary>
 public sealed class FailbackStatus
 {
-    /// <summary>When the last cloud pod was removed.</summary>
+    /// <summary>When the failback was decided, just before the last cloud pods were removed.</summary>
     public DateTime? Time { get; set; }
 
     /// <summary>The provider the replicas moved to.</summary>
