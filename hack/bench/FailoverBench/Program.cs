@@ -71,7 +71,7 @@ foreach (var kind in new[] { "crash", "freeze", "probe" })
 
         await Until(async () => (await Deployments()).Count(d => names.Contains((string)d["metadata"]!["name"]!) && (string?)d["status"]?["phase"] == "Running") == count, TimeSpan.FromMinutes(2));
         var hostPorts = new Dictionary<int, string>();
-        foreach (var pod in (await kube.CoreV1.ListNamespacedPodAsync("default", labelSelector: "depin.dev/placement=provider")).Items)
+        foreach (var pod in (await kube.CoreV1.ListNamespacedPodAsync("default", labelSelector: $"depin.dev/placement=provider,bench-batch={batch.ToString(CultureInfo.InvariantCulture)}")).Items)
         {
             hostPorts[int.Parse(pod.Metadata.Labels["bench-slot"], CultureInfo.InvariantCulture)] = pod.Metadata.Annotations["depin.dev/host-ports"].Split('=')[1];
         }
