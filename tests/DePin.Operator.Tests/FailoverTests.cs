@@ -243,7 +243,11 @@ public sealed class FailoverTests
         faults.FailNext(int.MaxValue, 409, "PATCH", Status, bodyContains: "lastFailback");
         await world.UntilAsync(async () => (await ProviderPodsAsync(world, "lost")).Any(p => Ready(p) && p.Metadata.Labels["depin.dev/provider"] == "provider-b"), "a Ready replica on provider-b", TimeSpan.FromSeconds(30));
         await RefusedWritesAsync(world, 1, TimeSpan.FromSeconds(60));
-        Assert.True((await CloudPodsAsync(world, "lost")).Count > 0, $"the cloud pod went although the failback could not be recorded; objects:\n{await world.DumpAsync()}");
+        if ((await CloudPodsAsync(world, "lost")).Count == 0)
+        {
+            Assert.Fail($"the cloud pod went although the failback could not be recorded; objects:\n{await world.DumpAsync()}");
+        }
+
         faults.Clear();
 
         var back = (await world.WaitAsync("lost", d => d.Status?.Phase == DeploymentPhase.Running && d.Status.FallbackReplicas == 0 && d.Status.LastFailback?.Time >= d.Status.LastFailover?.Time)).Status!;
@@ -391,13 +395,15 @@ public sealed class FailoverTests
         await world.UntilAsync(() => Task.FromResult(world.Server.Faults.Injected >= before + more), $"{more} more writes refused", timeout ?? TimeSpan.FromSeconds(30));
     }
 
-    private static async Task<List<V1Pod>> ProviderPodsAsync(OperatorWorld world, string deployment) =>
-        [.. (await world.Kube.CoreV1.ListNamespacedPodAsync("default", labelSelector: $"depin.dev/deployment={deployment},depin.dev/placement=provider")).Items.Where(p => p.Metadata.DeletionTimestamp is null)];
-
     private static bool Ready(V1Pod pod) => pod.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true;
 
-    private static async Task<List<V1Pod>> CloudPodsAsync(OperatorWorld world, string deployment) =>
-        [.. (await world.Kube.CoreV1.ListNamespacedPodAsync("default", labelSelector: $"depin.dev/deployment={deployment},depin.dev/placement=fallback")).Items.Where(p => p.Metadata.DeletionTimestamp is null)];
+    private static Task<List<V1Pod>> CloudPodsAsync(OperatorWorld world, string deployment) => PodsAsync(world, deployment, "fallback");
+
+    private static Task<List<V1Pod>> ProviderPodsAsync(OperatorWorld world, string deployment) => PodsAsync(world, deployment, "provider");
+
+    // The deployment's pods of one placement that are not being deleted.
+    private static async Task<List<V1Pod>> PodsAsync(OperatorWorld world, string deployment, string placement) =>
+        [.. (await world.Kube.CoreV1.ListNamespacedPodAsync("default", labelSelector: $"depin.dev/deployment={deployment},depin.dev/placement={placement}")).Items.Where(p => p.Metadata.DeletionTimestamp is null)];
 
     private static void Signal(int pid, string signal)
     {
