@@ -243,7 +243,7 @@ internal sealed class OperatorWorld : IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
-            throw new TimeoutException($"deployment {name} did not get there; last status: {KubernetesJson.Serialize(last?.Status)}\noperator log:\n{Tail(Operator?.Output)}");
+            throw new TimeoutException($"deployment {name} did not get there; last status: {KubernetesJson.Serialize(last?.Status)}\noperator log:\n{OperatorLog}");
         }
 
         return last!;
@@ -258,7 +258,7 @@ internal sealed class OperatorWorld : IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
-            throw new TimeoutException($"{what} did not happen; objects:\n{await DumpAsync().ConfigureAwait(false)}\noperator log:\n{Tail(Operator?.Output)}");
+            throw new TimeoutException($"{what} did not happen; objects:\n{await DumpAsync().ConfigureAwait(false)}\noperator log:\n{OperatorLog}");
         }
     }
 
@@ -288,6 +288,9 @@ internal sealed class OperatorWorld : IAsyncDisposable
 
         _directory.Delete(recursive: true);
     }
+
+    /// <summary>The end of what the operator printed, for a failure message.</summary>
+    public string OperatorLog => Tail(Operator?.Output);
 
     /// <summary>The operator's objects as YAML, for a failure message.</summary>
     public async Task<string> DumpAsync()
