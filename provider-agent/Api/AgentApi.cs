@@ -71,7 +71,8 @@ internal static partial class AgentApi
     private static IResult Heartbeat(HttpContext context, Ethereum.PrivateKey key, PodManager pods, TimeProvider time)
     {
         var nonce = Nonce(context.Request);
-        return Results.Json(Marketplace.Heartbeat.Create(key, time.GetUtcNow().ToUnixTimeMilliseconds(), nonce, 0, pods.Leases().Count, pods.PodCount));
+        var usage = pods.Usage();
+        return Results.Json(Marketplace.Heartbeat.Create(key, time.GetUtcNow().ToUnixTimeMilliseconds(), nonce, 0, usage.Leases, usage.Pods));
     }
 
     /// <summary>A heartbeat every interval on a connection that stays open, so that a crash is seen at once.</summary>
@@ -83,26 +84,32 @@ internal static partial class AgentApi
         var abort = context.RequestAborted;
         for (long sequence = 1; !abort.IsCancellationRequested; sequence++)
         {
-            var beat = Marketplace.Heartbeat.Create(key, time.GetUtcNow().ToUnixTimeMilliseconds(), nonce, sequence, pods.Leases().Count, pods.PodCount);
+            var usage = pods.Usage();
+            var beat = Marketplace.Heartbeat.Create(key, time.GetUtcNow().ToUnixTimeMilliseconds(), nonce, sequence, usage.Leases, usage.Pods);
             await context.Response.WriteAsync(JsonSerializer.Serialize(beat, JsonSerializerOptions.Web) + "\n", abort).ConfigureAwait(false);
             await context.Response.Body.FlushAsync(abort).ConfigureAwait(false);
             await Task.Delay(options.HeartbeatInterval, time, abort).ConfigureAwait(false);
         }
     }
 
-    private static IResult Node(AgentOptions options, Ethereum.PrivateKey key, CapacityLedger ledger, PodManager pods) => Results.Json(new
+    private static IResult Node(AgentOptions options, Ethereum.PrivateKey key, CapacityLedger ledger, PodManager pods)
     {
-        provider = key.Address.ToString(),
-        mode = options.Mode.ToString().ToLowerInvariant(),
-        runtime = pods.Runtime.Name,
-        region = options.Region,
-        attributes = options.Attributes,
-        capacity = ledger.Total,
-        used = ledger.Used(),
-        heldForBids = ledger.Holders("bid:").Count,
-        leases = pods.Leases().Count,
-        pods = pods.PodCount,
-    });
+        // One snapshot: the counts and the capacity they hold agree.
+        var usage = pods.Usage();
+        return Results.Json(new
+        {
+            provider = key.Address.ToString(),
+            mode = options.Mode.ToString().ToLowerInvariant(),
+            runtime = pods.Runtime.Name,
+            region = options.Region,
+            attributes = options.Attributes,
+            capacity = ledger.Total,
+            used = usage.Used,
+            heldForBids = usage.HeldForBids,
+            leases = usage.Leases,
+            pods = usage.Pods,
+        });
+    }
 
     private static async Task<IResult> Quote(HttpRequest request, RequestGuard guard, PricingStrategy pricing, CapacityLedger ledger, Ethereum.PrivateKey key, AgentOptions options)
     {

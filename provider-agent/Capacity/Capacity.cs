@@ -28,6 +28,13 @@ internal sealed record ResourceRequest(long CpuMillis, long MemoryMiB, long Stor
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"cpu {CpuMillis}m, memory {MemoryMiB}Mi, disk {StorageMiB}Mi{(GpuCount > 0 ? $", {GpuCount} GPU {GpuModel}" : "")}");
 }
 
+/// <summary>What the host holds at one moment.</summary>
+/// <param name="Leases">The leases it serves.</param>
+/// <param name="Pods">Their pods.</param>
+/// <param name="Used">The capacity held by leases and open bids.</param>
+/// <param name="HeldForBids">The open bids that hold capacity.</param>
+internal sealed record HostUsage(int Leases, int Pods, ResourceRequest Used, int HeldForBids);
+
 /// <summary>What the host offers: detected, or overridden by configuration, less the reservations.</summary>
 /// <param name="CpuMillis">CPU in thousandths of a core.</param>
 /// <param name="MemoryMiB">Memory.</param>

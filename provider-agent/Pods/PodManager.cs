@@ -69,6 +69,18 @@ internal sealed partial class PodManager : BackgroundService
         }
     }
 
+    /// <summary>
+    /// What the host holds, read in one step: a lease and the capacity it holds come and go together,
+    /// so no reader sees a lease without its capacity or capacity held by a lease that is gone.
+    /// </summary>
+    public HostUsage Usage()
+    {
+        lock (_pods)
+        {
+            return new HostUsage(_leases.Count, _pods.Count, _ledger.Used(), _ledger.Holders("bid:").Count);
+        }
+    }
+
     /// <summary>Starts serving a lease, holding its capacity (taken over from the bid that won it, if any).</summary>
     /// <returns>null, or why the host cannot take it.</returns>
     public async Task<string?> AddLeaseAsync(LeaseRecord lease, string? heldBy, CancellationToken cancellationToken)
@@ -78,24 +90,35 @@ internal sealed partial class PodManager : BackgroundService
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            var holder = LeaseHolder(lease.Id);
             lock (_pods)
             {
                 if (_leases.ContainsKey(lease.Id))
                 {
                     return null;
                 }
-            }
 
-            var holder = LeaseHolder(lease.Id);
-            if (!(heldBy is not null && _ledger.Transfer(heldBy, holder)) && _ledger.TryReserve(holder, lease.Total) is { } shortfall)
-            {
-                return $"the host cannot take lease {lease.Id}: {shortfall}";
-            }
+                if (!(heldBy is not null && _ledger.Transfer(heldBy, holder)) && _ledger.TryReserve(holder, lease.Total) is { } shortfall)
+                {
+                    return $"the host cannot take lease {lease.Id}: {shortfall}";
+                }
 
-            _store.Save(lease);
-            lock (_pods)
-            {
                 _leases[lease.Id] = lease;
+            }
+
+            try
+            {
+                _store.Save(lease);
+            }
+            catch
+            {
+                lock (_pods)
+                {
+                    _leases.Remove(lease.Id);
+                    _ledger.Release(holder);
+                }
+
+                throw;
             }
 
             return null;
@@ -117,13 +140,12 @@ internal sealed partial class PodManager : BackgroundService
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            _store.DeleteLease(id);
             lock (_pods)
             {
                 _leases.Remove(id);
+                _ledger.Release(LeaseHolder(id));
             }
-
-            _store.DeleteLease(id);
-            _ledger.Release(LeaseHolder(id));
         }
         finally
         {
