@@ -220,6 +220,38 @@ public sealed class FailoverTests
     }
 
     [Fact]
+    public async Task AKilledProvider_StaysUnhealthy_ThoughItsWorkloadStillAnswers_AndAHeartbeatFromBeforeIsRecent()
+    {
+        // Probe rounds every second, so that one comes while the last heartbeat before the kill is recent.
+        await using var world = await OperatorWorld.StartStaticAsync(Fleet[0], Fleet[1]);
+        var deployment = OperatorWorld.OneReplicaExample("dead");
+        deployment.Spec.Sla!.Probe = new SlaProbe { TcpSocket = new TcpSocketProbe { Port = 8080 }, PeriodSeconds = 1, TimeoutSeconds = 1, FailureThreshold = 2 };
+        deployment.Spec.Fallback.Reauction = false;
+        await world.CreateAsync(deployment);
+        await world.WaitAsync("dead", d => d.Status?.Phase == DeploymentPhase.Running);
+        var pod = Assert.Single(await ProviderPodsAsync(world, "dead"));
+        var workload = new Uri($"http://127.0.0.1:{pod.Metadata.Annotations["depin.dev/host-ports"].Split('=')[1]}/");
+        using var http = new HttpClient();
+        Assert.Equal("ok", await Eventually.GetWhenListeningAsync(http, workload));
+
+        await world.Fleet.Agents[0].KillAsync();
+        const string Unhealthy = "with provider-a is Unhealthy";
+        await world.UntilAsync(() => Task.FromResult(world.OperatorLog.Contains(Unhealthy, StringComparison.Ordinal)), "provider-a's lease unhealthy", TimeSpan.FromSeconds(30));
+
+        // The workload outlives its agent and still answers, but a round must not count the heartbeat
+        // from before the kill: watched for longer than that heartbeat could be thought recent.
+        Assert.Equal("ok", await http.GetStringAsync(new Uri(workload, "healthz")));
+        var watched = Stopwatch.StartNew();
+        while (watched.Elapsed < TimeSpan.FromSeconds(4))
+        {
+            var log = world.OperatorLog;
+            var after = log[log.LastIndexOf(Unhealthy, StringComparison.Ordinal)..];
+            Assert.False(after.Contains("with provider-a is Healthy", StringComparison.Ordinal), $"provider-a's lease turned Healthy after its agent was killed; operator log:\n{log}");
+            await Task.Delay(100);
+        }
+    }
+
+    [Fact]
     public async Task StatusWritesLostAtTheFailoverAndTheFailback_HoldTheMoveBack_UntilOneIsRecorded()
     {
         await using var world = await OperatorWorld.StartStaticAsync(Fleet[0], Fleet[1]);
@@ -261,8 +293,11 @@ public sealed class FailoverTests
         // Each move is counted once, by the write that recorded it.
         using var http = new HttpClient();
         var metrics = await http.GetStringAsync(new Uri($"http://127.0.0.1:{world.Operator!.Port}/metrics"));
-        Assert.Equal(1, Total(metrics, "depin_failovers_total"));
-        Assert.Equal(1, Total(metrics, "depin_failbacks_total"));
+        if (Total(metrics, "depin_failovers_total") != 1 || Total(metrics, "depin_failbacks_total") != 1)
+        {
+            var counters = string.Join("\n", metrics.Split('\n').Where(l => l.StartsWith("depin_fail", StringComparison.Ordinal)));
+            Assert.Fail($"each move must be counted once:\n{counters}\nobjects:\n{await world.DumpAsync()}\noperator log:\n{world.OperatorLog}");
+        }
     }
 
     [Fact]

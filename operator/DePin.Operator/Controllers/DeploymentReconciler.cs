@@ -100,7 +100,7 @@ internal sealed partial class DeploymentReconciler(
         // A failed lease's replicas move to cloud nodes before anything else is done; with re-auction the
         // lease is closed and its replicas go to a new auction that leaves its provider out.
         var fallback = resource.Spec.Fallback ?? new FallbackSpec();
-        var failed = fallback.Enabled ? live.Where(IsFailed).ToList() : [];
+        var failed = fallback.Enabled ? live.Where(l => IsFailed(pass, l)).ToList() : [];
         var fallbackWait = await SyncFallbackAsync(pass, live, failed, fallback, cancellationToken).ConfigureAwait(false);
         foreach (var lease in failed)
         {
@@ -140,7 +140,7 @@ internal sealed partial class DeploymentReconciler(
         // A lease that failed takes pods again only once it has been healthy for failback.stableSeconds,
         // so that a flapping provider does not have pods made and taken away again and again.
         var now = time.GetUtcNow();
-        await SyncPodsAsync(pass.Resource, [.. live.Where(l => !failed.Contains(l))], l => !fallback.Enabled || MayRunPods(l, fallback, pass.Status, now), cancellationToken).ConfigureAwait(false);
+        await SyncPodsAsync(pass.Resource, [.. live.Where(l => !failed.Contains(l))], l => !fallback.Enabled || MayRunPods(pass, l, fallback, now), cancellationToken).ConfigureAwait(false);
         Summarize(pass, market, owned, live, failed, leasingReason);
         await WriteAsync(pass, cancellationToken).ConfigureAwait(false);
         return ReconcileResult.After(next);
@@ -679,15 +679,15 @@ internal sealed partial class DeploymentReconciler(
     }
 
     // Failed: its monitor says so, or (before the monitor has measured, after a restart) its status does.
-    private bool IsFailed(DePinLease lease) => health.Get(lease.Metadata.Uid) is { } measured && measured.State != HealthState.Unknown
+    private bool IsFailed(Pass pass, DePinLease lease) => pass.Health(health, lease) is { State: not HealthState.Unknown } measured
         ? measured.State == HealthState.Unhealthy
         : lease.Status?.State == LeaseState.Degraded;
 
     // A lease may take replicas back from cloud nodes when it is healthy: at once if it never failed (a
     // new lease), or once it has stayed healthy for failback.stableSeconds.
-    private bool MayTakeBack(DePinLease lease, FailbackSpec failback, DateTimeOffset now)
+    private bool MayTakeBack(Pass pass, DePinLease lease, FailbackSpec failback, DateTimeOffset now)
     {
-        if (health.Get(lease.Metadata.Uid) is not { State: not HealthState.Unknown } measured)
+        if (pass.Health(health, lease) is not { State: not HealthState.Unknown } measured)
         {
             return lease.Status?.State == LeaseState.Active;
         }
@@ -710,7 +710,7 @@ internal sealed partial class DeploymentReconciler(
 
         var now = time.GetUtcNow();
         var wanted = deployment.Spec.Replicas;
-        var takers = live.Where(l => !failed.Contains(l) && MayTakeBack(l, fallback.Failback, now)).Select(l => l.Spec.LeaseId).ToHashSet(StringComparer.Ordinal);
+        var takers = live.Where(l => !failed.Contains(l) && MayTakeBack(pass, l, fallback.Failback, now)).Select(l => l.Spec.LeaseId).ToHashSet(StringComparer.Ordinal);
         var onProviders = ownPods.Count(p => Names.Get(p.Metadata.Labels, Names.PlacementLabel) == "provider" && PodTemplates.IsReady(p) && takers.Contains(Names.Get(p.Metadata.Labels, Names.LeaseLabel) ?? ""));
         var target = Math.Clamp(wanted - onProviders, 0, wanted);
         TimeSpan? wait = null;
@@ -761,14 +761,14 @@ internal sealed partial class DeploymentReconciler(
 
     // Whether new pods may go to a lease: not while it fails, and after it failed only once it has been
     // healthy for failback.stableSeconds and the dwell time since the failover has passed.
-    private bool MayRunPods(DePinLease lease, FallbackSpec fallback, DePinDeploymentStatus status, DateTimeOffset now)
+    private bool MayRunPods(Pass pass, DePinLease lease, FallbackSpec fallback, DateTimeOffset now)
     {
-        if (status.LastFailover is { Provider: { } provider, Time: { } at } && provider == lease.Spec.Provider.Id && now < Utc(at) + Dwell(fallback))
+        if (pass.Status.LastFailover is { Provider: { } provider, Time: { } at } && provider == lease.Spec.Provider.Id && now < Utc(at) + Dwell(fallback))
         {
             return false;
         }
 
-        return health.Get(lease.Metadata.Uid) is not { } measured || measured.State switch
+        return pass.Health(health, lease) is not { } measured || measured.State switch
         {
             HealthState.Unknown => true,
             HealthState.Healthy => measured.FailedAt is null || now - measured.Since >= TimeSpan.FromSeconds(fallback.Failback.StableSeconds),
@@ -781,8 +781,10 @@ internal sealed partial class DeploymentReconciler(
     private async Task FailOverAsync(Pass pass, DePinLease lease, FallbackSpec fallback, CancellationToken cancellationToken)
     {
         var deployment = pass.Resource;
-        var measured = health.Get(lease.Metadata.Uid);
-        var detected = measured is { State: HealthState.Unhealthy } ? measured.Since
+        // The same reading that found the lease failed: the probes may have passed again since, and the
+        // lease's status may be older still, so reading either now could date the failure wrongly.
+        var measured = pass.Health(health, lease);
+        var detected = measured is { State: HealthState.Unhealthy } ? measured.Value.Since
             : lease.Status?.Conditions?.FirstOrDefault(c => c.Type == ConditionTypes.SlaHealthy)?.LastTransitionTime is { } changed ? Utc(changed)
             : pass.Now;
         var reason = measured?.Reason ?? lease.Status?.Conditions?.FirstOrDefault(c => c.Type == ConditionTypes.SlaHealthy)?.Reason ?? "SLAFailed";
@@ -851,6 +853,7 @@ internal sealed partial class DeploymentReconciler(
         pass.Resource = stored;
         if (pass.Status.LastFailover is { Time: { } failedOver } failover && !Same(before?.LastFailover?.Time, failedOver))
         {
+            LogFailedOver(logger, stored.Metadata.NamespaceProperty, stored.Metadata.Name, failover.Provider ?? "", failover.Reason ?? "", failedOver, before?.LastFailover?.Time, stored.Metadata.ResourceVersion);
             OperatorMetrics.Failovers.Add(1, new KeyValuePair<string, object?>("reason", failover.Reason));
             OperatorMetrics.FailoverSeconds.Record(failover.Seconds ?? 0, new KeyValuePair<string, object?>("stage", "created"));
             await events.RecordAsync(stored, "Warning", "FailedOver", string.Create(CultureInfo.InvariantCulture, $"replicas moved from {failover.Provider} to cloud nodes {failover.Seconds:0.###} s after the failure ({failover.Reason})"), cancellationToken).ConfigureAwait(false);
@@ -858,6 +861,7 @@ internal sealed partial class DeploymentReconciler(
 
         if (pass.Status.LastFailback is { Time: { } failedBack } failback && !Same(before?.LastFailback?.Time, failedBack))
         {
+            LogFailedBack(logger, stored.Metadata.NamespaceProperty, stored.Metadata.Name, failback.Provider ?? "", failedBack, before?.LastFailback?.Time, stored.Metadata.ResourceVersion);
             OperatorMetrics.Failbacks.Add(1, new KeyValuePair<string, object?>("reason", failback.Provider == pass.Status.LastFailover?.Provider ? "recovered" : "new_lease"));
             await events.RecordAsync(stored, "Normal", "FailedBack", string.Create(CultureInfo.InvariantCulture, $"every replica runs on {failback.Provider} again after {failback.SecondsOnFallback:0.#} s on cloud nodes; the cloud pods are removed"), cancellationToken).ConfigureAwait(false);
         }
@@ -890,6 +894,12 @@ internal sealed partial class DeploymentReconciler(
         }
     }
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Namespace}/{Name}: failover from {Provider} ({Reason}) detected at {Detected:O} recorded (the last one before: {Previous:O}), resourceVersion {ResourceVersion}")]
+    private static partial void LogFailedOver(ILogger logger, string @namespace, string name, string provider, string reason, DateTime detected, DateTime? previous, string resourceVersion);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Namespace}/{Name}: failback to {Provider} at {Time:O} recorded (the last one before: {Previous:O}), resourceVersion {ResourceVersion}")]
+    private static partial void LogFailedBack(ILogger logger, string @namespace, string name, string provider, DateTime time, DateTime? previous, string resourceVersion);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "closed lease {LeaseId} of order {OrderId} of {Deployment}, which had no DePinLease")]
     private static partial void LogOrphanClosed(ILogger logger, string leaseId, string orderId, string deployment);
 
@@ -905,5 +915,19 @@ internal sealed partial class DeploymentReconciler(
         public long? Generation => Resource.Metadata.Generation;
 
         public IList<V1Condition> Conditions => Status.Conditions ??= [];
+
+        // Each lease's health as first read in this pass: every decision of a pass sees the same reading.
+        private Dictionary<string, HealthReading?> Readings { get; } = new(StringComparer.Ordinal);
+
+        public HealthReading? Health(LeaseHealthRegistry registry, DePinLease lease)
+        {
+            var uid = lease.Metadata.Uid;
+            if (!Readings.TryGetValue(uid, out var reading))
+            {
+                Readings[uid] = reading = registry.Get(uid)?.Read();
+            }
+
+            return reading;
+        }
     }
 }

@@ -16,6 +16,13 @@ internal enum HealthState
     Unhealthy,
 }
 
+/// <summary>A lease's health at one moment: its fields read together, under the lock that changes them.</summary>
+/// <param name="State">Whether the lease meets the SLA.</param>
+/// <param name="Since">When that state began: for Unhealthy, when the failure was detected.</param>
+/// <param name="FailedAt">When the lease last turned (or stayed) unhealthy, or null if it never has.</param>
+/// <param name="Reason">The reason of the last failure, or null.</param>
+internal readonly record struct HealthReading(HealthState State, DateTimeOffset Since, DateTimeOffset? FailedAt, string? Reason);
+
 /// <summary>
 /// What the probes of one lease have found, shared by the monitor that measures it, the lease
 /// controller that reports it on the virtual node, and the deployment controller that moves replicas.
@@ -42,6 +49,9 @@ internal sealed class LeaseHealth
     /// <summary>When a signed heartbeat last verified.</summary>
     public DateTimeOffset? LastHeartbeat { get; private set; }
 
+    /// <summary>When the heartbeat last failed (the stream broke and a poll confirmed it, or it went silent).</summary>
+    public DateTimeOffset? HeartbeatFailedAt { get; private set; }
+
     public long Ok { get; private set; }
 
     public long Failed { get; private set; }
@@ -54,6 +64,15 @@ internal sealed class LeaseHealth
         Failed = sla?.ProbesFailed ?? 0,
         LastHeartbeat = sla?.LastHeartbeat is { } at ? ClusterObjects.Utc(at) : null,
     };
+
+    /// <summary>The state, when it began and why, as one reading: the probes may change them at any time.</summary>
+    public HealthReading Read()
+    {
+        lock (_lock)
+        {
+            return new HealthReading(State, Since, FailedAt, Reason);
+        }
+    }
 
     /// <summary>Whether a pod of the lease has passed the workload's probe at least once.</summary>
     public bool HasPassed(string podUid)
@@ -77,6 +96,18 @@ internal sealed class LeaseHealth
         lock (_lock)
         {
             LastHeartbeat = now;
+        }
+    }
+
+    /// <summary>
+    /// Whether a heartbeat verified within <paramref name="within"/> and after the heartbeat last failed:
+    /// a heartbeat from before a confirmed failure says nothing of the provider now, however recent.
+    /// </summary>
+    public bool HeartbeatFresh(DateTimeOffset now, TimeSpan within)
+    {
+        lock (_lock)
+        {
+            return LastHeartbeat is { } last && now - last <= within && (HeartbeatFailedAt is not { } failed || last > failed);
         }
     }
 
@@ -115,11 +146,12 @@ internal sealed class LeaseHealth
         }
     }
 
-    /// <summary>Marks the lease unhealthy at once (a broken heartbeat stream confirmed by a failed poll).</summary>
+    /// <summary>Marks the lease unhealthy at once: its heartbeat failed (a broken stream confirmed by a failed poll, or silence).</summary>
     public bool Fail(string reason, string message, DateTimeOffset now)
     {
         lock (_lock)
         {
+            HeartbeatFailedAt = now;
             Failed++;
             Consecutive++;
             FailedAt = now;

@@ -397,8 +397,9 @@ internal sealed partial class LeaseMonitor(
     {
         double? latency = null;
 
-        // The heartbeat: fresh from the stream, or polled now.
-        if (health.LastHeartbeat is not { } last || time.GetUtcNow() - last > timeout + TimeSpan.FromSeconds(1))
+        // The heartbeat: fresh from the stream, or polled now. A heartbeat from before the stream broke
+        // does not count: the provider's workloads may outlive it and still pass their probe.
+        if (!health.HeartbeatFresh(time.GetUtcNow(), timeout + TimeSpan.FromSeconds(1)))
         {
             if (lease.Spec.Provider.Address is not { } text)
             {
