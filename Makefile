@@ -59,6 +59,17 @@ test: tools build ## Run every test project and print "N passed, N failed"
 	bash hack/test-summary.sh $(TEST_RESULTS) || status=1; \
 	exit $$status
 
+# Chasing a test that fails now and then: PROJECT=tests/DePin.Operator.Tests RUNS=20 FILTER=Name~Failover HOGS=all
+PROJECT ?=
+RUNS    ?= 20
+FILTER  ?=
+HOGS    ?= 0
+
+.PHONY: test-loop
+test-loop: tools restore ## Run one test project RUNS times, stop at the first failure and print its tests' logs (PROJECT=, RUNS=, FILTER=, HOGS=)
+	@[[ -n "$(PROJECT)" ]] || { echo "usage: make test-loop PROJECT=tests/DePin.Operator.Tests [RUNS=20] [FILTER=FullyQualifiedName~FailoverTests] [HOGS=all]" >&2; exit 2; }
+	PATH="$(CURDIR)/$(TOOLS_BIN):$$PATH" DOTNET=$(DOTNET) CONFIGURATION=$(CONFIGURATION) bash hack/test-loop.sh "$(PROJECT)" "$(RUNS)" "$(FILTER)" "$(HOGS)"
+
 # Where make manifests writes; make verify points these at a scratch folder and compares.
 REFERENCE     ?= docs/crd-reference.md
 CHART_CRDS    ?= $(CHART_DIR)/crds
