@@ -363,10 +363,14 @@ internal sealed partial class PodManager : BackgroundService
         ArgumentNullException.ThrowIfNull(record);
         V1Pod pod;
         List<ContainerRecord> containers;
+        DateTimeOffset readySince;
+        bool isReady;
         lock (_pods)
         {
             pod = KubernetesJson.Deserialize<V1Pod>(record.PodJson);
             containers = [.. record.Containers.Select(c => c with { HostPorts = new Dictionary<int, int>(c.HostPorts) })];
+            readySince = ReadyTransition(record, _time.GetUtcNow());
+            isReady = record.Ready;
         }
 
         pod.Metadata.Uid = record.Uid;
@@ -402,13 +406,11 @@ internal sealed partial class PodManager : BackgroundService
                 ? new V1ContainerState { Terminated = Terminated(last, last == 0 ? "Completed" : "Error", null, null, c.FinishedAt) }
                 : new V1ContainerState(),
         }).ToList();
-        var allRunning = containers.Count > 0 && containers.All(c => c.Phase == ContainerPhase.Running);
         var allDone = containers.Count > 0 && containers.All(c => c.Phase == ContainerPhase.Terminated);
         var phase = allDone ? (containers.All(c => c.ExitCode == 0) ? "Succeeded" : "Failed")
             : containers.Any(c => c.Phase == ContainerPhase.Running || c.RestartCount > 0) ? "Running"
             : "Pending";
-        var ready = allRunning ? "True" : "False";
-        var now = _time.GetUtcNow().UtcDateTime;
+        var ready = isReady ? "True" : "False";
         pod.Status = new V1PodStatus
         {
             Phase = phase,
@@ -419,8 +421,8 @@ internal sealed partial class PodManager : BackgroundService
             [
                 new V1PodCondition { Type = "PodScheduled", Status = "True", LastTransitionTime = record.CreatedAt.UtcDateTime },
                 new V1PodCondition { Type = "Initialized", Status = "True", LastTransitionTime = record.CreatedAt.UtcDateTime },
-                new V1PodCondition { Type = "ContainersReady", Status = ready, LastTransitionTime = now },
-                new V1PodCondition { Type = "Ready", Status = ready, LastTransitionTime = now },
+                new V1PodCondition { Type = "ContainersReady", Status = ready, LastTransitionTime = readySince.UtcDateTime },
+                new V1PodCondition { Type = "Ready", Status = ready, LastTransitionTime = readySince.UtcDateTime },
             ],
         };
         return pod;
@@ -478,6 +480,14 @@ internal sealed partial class PodManager : BackgroundService
                     }
                 }
 
+                lock (_pods)
+                {
+                    // A change seen first by a render is saved here too.
+                    ReadyTransition(pod, _time.GetUtcNow());
+                    changed |= pod.ReadyUnsaved;
+                    pod.ReadyUnsaved = false;
+                }
+
                 if (changed)
                 {
                     _store.Save(pod);
@@ -498,6 +508,21 @@ internal sealed partial class PodManager : BackgroundService
         StartedAt = started?.UtcDateTime,
         FinishedAt = finished?.UtcDateTime,
     };
+
+    // Whether a pod is Ready (every container runs), and since when: the time moves only when readiness
+    // changes, so that the Ready condition's lastTransitionTime means what it says. Called under the pods' lock.
+    private static DateTimeOffset ReadyTransition(PodRecord record, DateTimeOffset now)
+    {
+        var ready = record.Containers.Count > 0 && record.Containers.All(c => c.Phase == ContainerPhase.Running);
+        if (record.ReadySince is null || record.Ready != ready)
+        {
+            record.Ready = ready;
+            record.ReadySince = now;
+            record.ReadyUnsaved = true;
+        }
+
+        return record.ReadySince.Value;
+    }
 
     private static ContainerHandle Handle(ContainerRecord container) => new(container.Pid, container.StartTicks, container.ContainerId);
 

@@ -108,6 +108,16 @@ internal sealed record PodRecord
 
     public DateTimeOffset CreatedAt { get; init; }
 
+    /// <summary>Whether the pod was Ready when last rendered.</summary>
+    public bool Ready { get; set; }
+
+    /// <summary>When <see cref="Ready"/> last changed: the Ready condition's lastTransitionTime, kept across renders and restarts.</summary>
+    public DateTimeOffset? ReadySince { get; set; }
+
+    /// <summary>Whether <see cref="ReadySince"/> changed since the record was last saved.</summary>
+    [JsonIgnore]
+    public bool ReadyUnsaved { get; set; }
+
     public bool Deleting { get; set; }
 
     [JsonIgnore]
