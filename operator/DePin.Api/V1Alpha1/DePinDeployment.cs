@@ -202,10 +202,25 @@ public sealed class SlaSpec
     /// <summary>Probe of the workload through the provider's endpoint. The provider's signed heartbeat is always checked.</summary>
     public SlaProbe? Probe { get; set; }
 
+    /// <summary>The start-up deadline when <see cref="StartupSeconds"/> is not set.</summary>
+    public const int DefaultStartupSeconds = 300;
+
     /// <summary>Highest acceptable p99 probe latency in milliseconds.</summary>
     [Minimum(1)]
     [Maximum(600000)]
     public int? MaxLatencyMs { get; set; }
+
+    /// <summary>
+    /// Seconds a replica at a provider may go without a Ready pod: from the pod's creation until it is first
+    /// Ready, and from the last time it was seen Ready. A provider that refuses, fails or stalls a pod fails
+    /// its lease by this deadline, and the replica moves as for any SLA failure. The probe's failures of a
+    /// pod that never passed it count once this long has gone by since the pod first started. The default,
+    /// 300, leaves time to pull an image of a few GB; raise it for larger images.
+    /// </summary>
+    [Minimum(1)]
+    [Maximum(86400)]
+    [Default(DefaultStartupSeconds)]
+    public int StartupSeconds { get; set; } = DefaultStartupSeconds;
 }
 
 /// <summary>A probe of the workload, run through the provider's endpoint.</summary>

@@ -31,7 +31,7 @@ internal sealed class LeaseHealth
 {
     private readonly Lock _lock = new();
     private readonly Queue<double> _latencies = new();
-    private readonly HashSet<string> _passed = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, PodWatch> _pods = new(StringComparer.Ordinal);
 
     public HealthState State { get; private set; }
 
@@ -74,20 +74,35 @@ internal sealed class LeaseHealth
         }
     }
 
-    /// <summary>Whether a pod of the lease has passed the workload's probe at least once.</summary>
-    public bool HasPassed(string podUid)
+    /// <summary>When this process began to measure the lease: what it saw of pods before then is not known.</summary>
+    public DateTimeOffset? MeasuredSince { get; private set; }
+
+    /// <summary>Notes when measuring began, once.</summary>
+    public void Measuring(DateTimeOffset now)
     {
         lock (_lock)
         {
-            return _passed.Contains(podUid);
+            MeasuredSince ??= now;
         }
     }
 
-    public void Passed(string podUid)
+    /// <summary>What the monitor has seen of a pod of the lease; pods not in <paramref name="present"/> are forgotten.</summary>
+    public PodWatch Watch(string podUid, IReadOnlySet<string> present)
     {
+        ArgumentNullException.ThrowIfNull(present);
         lock (_lock)
         {
-            _passed.Add(podUid);
+            foreach (var gone in _pods.Keys.Where(k => !present.Contains(k)).ToList())
+            {
+                _pods.Remove(gone);
+            }
+
+            if (!_pods.TryGetValue(podUid, out var watch))
+            {
+                _pods[podUid] = watch = new PodWatch();
+            }
+
+            return watch;
         }
     }
 
@@ -152,13 +167,27 @@ internal sealed class LeaseHealth
         lock (_lock)
         {
             HeartbeatFailedAt = now;
-            Failed++;
-            Consecutive++;
-            FailedAt = now;
-            Reason = reason;
-            Message = message;
-            return Become(HealthState.Unhealthy, reason, message, now);
+            return FailLocked(reason, message, now);
         }
+    }
+
+    /// <summary>Marks the lease unhealthy at once for what its pods show (a start-up deadline passed); the heartbeat is not in question.</summary>
+    public bool FailPods(string reason, string message, DateTimeOffset now)
+    {
+        lock (_lock)
+        {
+            return FailLocked(reason, message, now);
+        }
+    }
+
+    private bool FailLocked(string reason, string message, DateTimeOffset now)
+    {
+        Failed++;
+        Consecutive++;
+        FailedAt = now;
+        Reason = reason;
+        Message = message;
+        return Become(HealthState.Unhealthy, reason, message, now);
     }
 
     /// <summary>The p99 of recent latencies in milliseconds, or null.</summary>
@@ -220,6 +249,22 @@ internal sealed class LeaseHealth
 
         return true;
     }
+}
+
+/// <summary>
+/// What the lease monitor has seen of one pod, by the operator's clock, so that a provider's own times
+/// (which it may set to anything) never extend a deadline. Touched only by the lease's monitor loop.
+/// </summary>
+internal sealed class PodWatch
+{
+    /// <summary>When the pod first started, as far as the operator can tell, or null while it has not.</summary>
+    public DateTimeOffset? Started { get; set; }
+
+    /// <summary>When the pod was last seen Ready, or null if never.</summary>
+    public DateTimeOffset? LastReady { get; set; }
+
+    /// <summary>Whether the pod has passed the workload's probe at least once.</summary>
+    public bool Passed { get; set; }
 }
 
 /// <summary>The health of every lease, by the lease's uid, and a signal when one changes state.</summary>

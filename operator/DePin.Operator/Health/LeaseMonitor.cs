@@ -37,9 +37,6 @@ internal sealed partial class LeaseMonitor(
 {
     private static readonly TimeSpan Scan = TimeSpan.FromMilliseconds(250);
 
-    /// <summary>How long a new pod may fail its probe while it starts, before it has passed once.</summary>
-    private static readonly TimeSpan StartupGrace = TimeSpan.FromSeconds(60);
-
     private readonly Dictionary<string, ProviderStream> _streams = new(StringComparer.Ordinal);
     private CancellationToken _stopping;
 
@@ -159,6 +156,7 @@ internal sealed partial class LeaseMonitor(
         }
 
         var health = registry.GetOrAdd(first);
+        health.Measuring(time.GetUtcNow());
         var stream = Join(first, key, uid, health);
         try
         {
@@ -167,7 +165,7 @@ internal sealed partial class LeaseMonitor(
                 var deployment = deployments.Cache.Get(ObjectKey.Of(lease.Metadata.NamespaceProperty, lease.Spec.Deployment));
                 var (period, timeout, threshold) = Settings(deployment);
                 var started = time.GetTimestamp();
-                var (ok, latency, reason, message) = await RoundAsync(lease, deployment, health, timeout, cancellationToken).ConfigureAwait(false);
+                var (ok, latency, reason, message, deadline) = await RoundAsync(lease, deployment, health, timeout, cancellationToken).ConfigureAwait(false);
                 if (latency is { } ms)
                 {
                     OperatorMetrics.ProbeSeconds.Record(ms / 1000, new KeyValuePair<string, object?>("provider", lease.Spec.Provider.Id));
@@ -180,7 +178,8 @@ internal sealed partial class LeaseMonitor(
 
                 reputation.Record(lease.Spec.Provider.Id, ok, latency);
 
-                if (health.Round(ok, latency, reason, message, threshold, time.GetUtcNow()))
+                // A start-up deadline that passed fails the lease at once: it already gave the pod its time.
+                if (deadline ? health.FailPods(reason!, message!, time.GetUtcNow()) : health.Round(ok, latency, reason, message, threshold, time.GetUtcNow()))
                 {
                     Changed(lease, uid, health);
                 }
@@ -393,7 +392,7 @@ internal sealed partial class LeaseMonitor(
         }
     }
 
-    private async Task<(bool Ok, double? LatencyMs, string? Reason, string? Message)> RoundAsync(DePinLease lease, DePinDeployment? deployment, LeaseHealth health, TimeSpan timeout, CancellationToken cancellationToken)
+    private async Task<(bool Ok, double? LatencyMs, string? Reason, string? Message, bool Deadline)> RoundAsync(DePinLease lease, DePinDeployment? deployment, LeaseHealth health, TimeSpan timeout, CancellationToken cancellationToken)
     {
         double? latency = null;
 
@@ -403,18 +402,18 @@ internal sealed partial class LeaseMonitor(
         {
             if (lease.Spec.Provider.Address is not { } text)
             {
-                return (false, null, "HeartbeatFailed", $"provider {lease.Spec.Provider.Id} has no address to check its heartbeat signature against");
+                return (false, null, "HeartbeatFailed", $"provider {lease.Spec.Provider.Id} has no address to check its heartbeat signature against", false);
             }
 
             if (await ClientAsync(lease, cancellationToken).ConfigureAwait(false) is not { } client)
             {
-                return (true, null, null, null);
+                return (true, null, null, null, false);
             }
 
             var started = Stopwatch.GetTimestamp();
             if (await PollAsync(client, Address.Parse(text), timeout, cancellationToken).ConfigureAwait(false) is { } failure)
             {
-                return (false, null, "HeartbeatTimeout", $"the heartbeat of {lease.Spec.Provider.Id} failed: {failure}");
+                return (false, null, "HeartbeatTimeout", $"the heartbeat of {lease.Spec.Provider.Id} failed: {failure}", false);
             }
 
             latency = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
@@ -425,7 +424,36 @@ internal sealed partial class LeaseMonitor(
         var onNode = pods.Cache.ByIndex(PodIndexes.NodeName, nodeName).Where(p => p.Metadata.DeletionTimestamp is null).ToList();
         if (onNode.FirstOrDefault(p => p.Status?.Phase == "Failed") is { } failed)
         {
-            return (false, latency, "PodsFailed", $"the provider reports pod {failed.Metadata.Name} Failed");
+            return (false, latency, "PodsFailed", $"the provider reports pod {failed.Metadata.Name} Failed", false);
+        }
+
+        // Every pod must be Ready within sla.startupSeconds of its creation, and again within that long of
+        // when it was last seen Ready: a provider that refuses, fails or stalls a pod is not paid for long.
+        var startup = TimeSpan.FromSeconds(deployment?.Spec.Sla?.StartupSeconds ?? SlaSpec.DefaultStartupSeconds);
+        var now = time.GetUtcNow();
+        var present = onNode.Select(p => p.Metadata.Uid).ToHashSet(StringComparer.Ordinal);
+        foreach (var pod in onNode)
+        {
+            var watch = health.Watch(pod.Metadata.Uid, present);
+            if (PodStart(pod, now) is { } started && watch.Started is null)
+            {
+                watch.Started = started;
+            }
+
+            if (PodTemplates.IsReady(pod))
+            {
+                watch.LastReady = now;
+                continue;
+            }
+
+            // Before this process measured the lease, whether the pod was Ready is not known.
+            var created = pod.Metadata.CreationTimestamp is { } at ? ClusterObjects.Utc(at) : now;
+            var since = watch.LastReady ?? (health.MeasuredSince is { } measured && measured > created ? measured : created);
+            if (now - since >= startup)
+            {
+                var (reason, what) = watch.LastReady is null ? ("StartupDeadlineExceeded", "has not been Ready since it was created") : ("PodNotReady", "has not been Ready");
+                return (false, latency, reason, string.Create(CultureInfo.InvariantCulture, $"pod {pod.Metadata.Name} {what} {(now - since).TotalSeconds:0} s ago, past sla.startupSeconds ({startup.TotalSeconds:0}); {Describe(pod)}"), true);
+            }
         }
 
         // The workload's probe, through the provider's host and each Ready pod's host port.
@@ -442,18 +470,19 @@ internal sealed partial class LeaseMonitor(
                 var started = Stopwatch.GetTimestamp();
                 if (await ProbeAsync(probe, endpoint.Host, hostPort, timeout, cancellationToken).ConfigureAwait(false) is { } failure)
                 {
-                    // A workload that does not listen yet is still starting: that counts once it has
-                    // passed the probe, or has had StartupGrace to do so. An answer that fails always counts.
-                    var readySince = pod.Status?.Conditions?.FirstOrDefault(c => c.Type == "Ready")?.LastTransitionTime;
-                    if (!failure.Answered && !health.HasPassed(pod.Metadata.Uid) && readySince is { } since && time.GetUtcNow() - ClusterObjects.Utc(since) < StartupGrace)
+                    // A workload that does not listen yet is still starting: that counts once it has passed
+                    // the probe, or sla.startupSeconds have gone by since it first started. An answer that
+                    // fails always counts.
+                    var watch = health.Watch(pod.Metadata.Uid, present);
+                    if (!failure.Answered && !watch.Passed && now - (watch.Started ?? now) < startup)
                     {
                         continue;
                     }
 
-                    return (false, latency, "ProbeFailed", $"pod {pod.Metadata.Name}: {failure.Message}");
+                    return (false, latency, "ProbeFailed", $"pod {pod.Metadata.Name}: {failure.Message}", false);
                 }
 
-                health.Passed(pod.Metadata.Uid);
+                health.Watch(pod.Metadata.Uid, present).Passed = true;
                 var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
                 latency = Math.Max(latency ?? 0, elapsed);
             }
@@ -461,10 +490,42 @@ internal sealed partial class LeaseMonitor(
 
         if (deployment?.Spec.Sla?.MaxLatencyMs is { } max && health.Ok >= 5 && health.P99() is { } p99 && p99 > max)
         {
-            return (false, latency, "LatencyTooHigh", string.Create(CultureInfo.InvariantCulture, $"p99 latency {p99:0.#} ms is above sla.maxLatencyMs {max}"));
+            return (false, latency, "LatencyTooHigh", string.Create(CultureInfo.InvariantCulture, $"p99 latency {p99:0.#} ms is above sla.maxLatencyMs {max}"), false);
         }
 
-        return (true, latency, null, null);
+        return (true, latency, null, null, false);
+    }
+
+    // When a pod first started, as far as the operator can tell: the provider's own start time, but never
+    // before the pod was created nor after the operator first saw it running (a provider that reports a
+    // later start cannot stretch the grace). Null while no container has started.
+    private static DateTimeOffset? PodStart(V1Pod pod, DateTimeOffset now)
+    {
+        var running = (pod.Status?.ContainerStatuses ?? []).Select(c => c.State?.Running).Where(r => r is not null).ToList();
+        if (running.Count == 0 && pod.Status?.Phase != "Running")
+        {
+            return null;
+        }
+
+        var created = pod.Metadata.CreationTimestamp is { } at ? ClusterObjects.Utc(at) : now;
+        var reported = running.Select(r => r!.StartedAt).Where(t => t is not null).Select(t => ClusterObjects.Utc(t!.Value)).DefaultIfEmpty(now).Min();
+        return reported < created ? created : reported > now ? now : reported;
+    }
+
+    // The provider's account of a pod that is not Ready: its phase and why its containers wait.
+    private static string Describe(V1Pod pod)
+    {
+        var waiting = (pod.Status?.ContainerStatuses ?? []).Select(c => c.State?.Waiting is { } w ? $"{c.Name}: {w.Reason}{(string.IsNullOrEmpty(w.Message) ? "" : " " + w.Message)}" : null).Where(w => w is not null).ToList();
+        if (waiting.Count == 0 && pod.Status?.Conditions?.FirstOrDefault(c => c.Type == "Ready" && !string.IsNullOrEmpty(c.Reason)) is { } ready)
+        {
+            waiting.Add($"{ready.Reason}{(string.IsNullOrEmpty(ready.Message) ? "" : ": " + ready.Message)}");
+        }
+
+        var phase = pod.Status?.Phase is { Length: > 0 } p ? p : "no status from the provider";
+        var text = waiting.Count > 0 ? $"{phase} ({string.Join("; ", waiting)})" : phase;
+
+        // The provider writes these words: they go to conditions, Events and logs, so they are kept short.
+        return text.Length > 300 ? text[..300] + "..." : text;
     }
 
     private static int? HostPort(V1Pod pod, int containerPort)
