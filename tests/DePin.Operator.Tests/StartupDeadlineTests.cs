@@ -1,4 +1,5 @@
 using DePin.Api.V1Alpha1;
+using DePin.LocalKube;
 using k8s;
 using k8s.Models;
 
@@ -74,6 +75,36 @@ public sealed class StartupDeadlineTests
         Assert.Contains("sla.startupSeconds", condition.Message, StringComparison.Ordinal);
         Assert.Contains("ProviderRefused", condition.Message, StringComparison.Ordinal);
         await world.UntilAsync(async () => (await world.Kube.CoreV1.ListNamespacedEventAsync("default")).Items.Any(e => e.Reason == "ProviderUnhealthy" && e.Message.Contains("StartupDeadlineExceeded", StringComparison.Ordinal)), "a ProviderUnhealthy Event naming the deadline");
+    }
+
+    [Fact]
+    public async Task AProviderThatHeartbeatsButFailsEveryPodCreation_FailsItsLease_ByTheStartupDeadline()
+    {
+        // provider-a is reached through a proxy that answers 500 to every pod creation and passes the rest.
+        await using var world = await OperatorWorld.PrepareStaticAsync(new ServerOptions { CloudNodes = new() { Count = 2 } }, Fleet);
+        await using var proxy = await AgentFaultProxy.StartAsync(new Uri($"http://127.0.0.1:{world.Fleet.Agents[0].Port}/"));
+        var marketplace = KubernetesJson.Deserialize<DePinMarketplace>(KubernetesJson.Serialize(await world.Kube.CustomObjects.GetClusterCustomObjectAsync("depin.dev", "v1alpha1", "depinmarketplaces", "depin-static")));
+        marketplace.Spec.Static!.Providers[0].Endpoint = proxy.Url.ToString();
+        await world.Kube.CustomObjects.ReplaceClusterCustomObjectAsync(marketplace, "depin.dev", "v1alpha1", "depinmarketplaces", "depin-static");
+        await world.StartOperatorAsync();
+
+        var deployment = OperatorWorld.OneReplicaExample("refused");
+        deployment.Spec.Sla!.Probe = new SlaProbe { TcpSocket = new TcpSocketProbe { Port = 8080 }, PeriodSeconds = 1, TimeoutSeconds = 1, FailureThreshold = 2 };
+        deployment.Spec.Sla.StartupSeconds = 3;
+        deployment.Spec.Fallback.Reauction = false;
+        await world.CreateAsync(deployment);
+        V1Pod? pending = null;
+        await world.UntilAsync(async () => (pending = (await PodsAsync(world, "refused")).FirstOrDefault()) is not null, "the pod bound to provider-a's node");
+        var created = pending!.Metadata.CreationTimestamp!.Value.ToUniversalTime();
+
+        var failed = (await world.WaitAsync("refused", d => d.Status?.LastFailover is not null)).Status!.LastFailover!;
+        Assert.Equal("provider-a", failed.Provider);
+        Assert.Equal("StartupDeadlineExceeded", failed.Reason);
+        Assert.True(proxy.Refused > 0, "no pod creation reached the provider");
+        var bound = TimeSpan.FromSeconds(3 + 1 + 1 + 1);
+        var after = failed.Time!.Value.ToUniversalTime() - created;
+        Assert.True(after <= bound, $"the lease failed {after.TotalSeconds:0.000} s after the pod was created; the bound is {bound.TotalSeconds} s");
+        await world.UntilAsync(async () => (await PodsAsync(world, "refused", "fallback")).Count > 0, "a cloud pod");
     }
 
     // The deployment's pods of one placement that are not being deleted.
