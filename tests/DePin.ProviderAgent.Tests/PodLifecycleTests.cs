@@ -193,19 +193,23 @@ public sealed class PodLifecycleTests
     {
         using var directory = new AgentDirectory();
         var port = AgentProcess.FreePort();
-        var agent = await AgentProcess.StartAsync(directory.Data, port);
-        var key = agent.KeyHex;
-        await agent.CreateLeaseAsync("steady");
-        await agent.SendAsync(HttpMethod.Post, "v1/leases/steady/pods", AgentProcess.WorkloadPod("p"), HttpStatusCode.Created);
-        var first = ReadySince(await agent.WaitRunningAsync("steady", "p"));
+        string key;
+        DateTime first;
+        await using (var agent = await AgentProcess.StartAsync(directory.Data, port))
+        {
+            key = agent.KeyHex;
+            await agent.CreateLeaseAsync("steady");
+            await agent.SendAsync(HttpMethod.Post, "v1/leases/steady/pods", AgentProcess.WorkloadPod("p"), HttpStatusCode.Created);
+            first = ReadySince(await agent.WaitRunningAsync("steady", "p"));
 
-        // Read again once the clock is well past the transition: the time has not moved.
-        await Eventually.UntilAsync(() => Task.FromResult(DateTime.UtcNow > first.AddSeconds(1.5)), TimeSpan.FromSeconds(10));
-        Assert.Equal(first, ReadySince(await agent.WaitRunningAsync("steady", "p")));
+            // Read again once the clock is well past the transition: the time has not moved.
+            await Eventually.UntilAsync(() => Task.FromResult(DateTime.UtcNow > first.AddSeconds(1.5)), TimeSpan.FromSeconds(10));
+            Assert.Equal(first, ReadySince(await agent.WaitRunningAsync("steady", "p")));
 
-        // Nor across a crash and restart of the agent, the pod running on meanwhile.
-        await agent.KillAsync();
-        await agent.DisposeAsync();
+            // Nor across a crash and restart of the agent, the pod running on meanwhile.
+            await agent.KillAsync();
+        }
+
         await using var restarted = await AgentProcess.StartAsync(directory.Data, port, key);
         Assert.Equal(first, ReadySince(await restarted.WaitRunningAsync("steady", "p")));
         await restarted.SendAsync(HttpMethod.Delete, "v1/leases/steady");
