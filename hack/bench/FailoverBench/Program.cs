@@ -13,8 +13,15 @@ using k8s.Models;
 // in batches of one per agent, each agent running one deployment of one replica. From the bench's own
 // clock: the time from the failure to the deployment's cloud pod existing, and to it being Ready. The
 // reference is Kubernetes' default path for a node that stops: the node-monitor grace period (40 s)
-// plus the default not-ready/unreachable toleration (300 s). Usage: FailoverBench [--failures N] [--agents N]
+// plus the default not-ready/unreachable toleration (300 s). Two more kinds fail at sla.startupSeconds
+// (3 s here) instead: a workload that runs but never listens ("mute": sleep), and a pod the provider
+// refuses ("refused": an image it has no program for, so the pod stays Pending); these are timed from the
+// start-up deadline (the pod's start as the provider reports it, or its creationTimestamp, plus
+// startupSeconds) to the cloud pod; before sla.startupSeconds existed, neither ever failed over.
+// Usage: FailoverBench [--failures N] [--deadline-failures N] [--agents N]
 var failures = Arg("--failures", 50);
+var deadlineFailures = Arg("--deadline-failures", 20);
+const int StartupSeconds = 3;
 var agentCount = Arg("--agents", 10);
 var reference = TimeSpan.FromSeconds(40 + 300);
 
@@ -54,7 +61,7 @@ await kube.CustomObjects.CreateClusterCustomObjectAsync(new DePinMarketplace
 await using var operatorProcess = await OperatorProcess.StartAsync(kubeconfig);
 using var http = new HttpClient();
 var workload = AgentProcess.WorkloadDll;
-Console.WriteLine($"failover bench: {failures} failures of each kind, {agentCount} agents, one deployment of one replica each");
+Console.WriteLine($"failover bench: {failures} failures of each kind ({deadlineFailures} of each start-up deadline kind), {agentCount} agents, one deployment of one replica each");
 
 var results = new List<(string Kind, double Created, double Ready)>();
 var batch = 0;
@@ -151,6 +158,67 @@ foreach (var kind in new[] { "crash", "freeze", "probe" })
     }
 }
 
+// The start-up deadline: the deployments never run well at the provider, so the clock starts from the
+// provider pod's start ("mute") or creation ("refused") plus startupSeconds.
+var deadlineResults = new List<(string Kind, double Created, double Ready)>();
+foreach (var kind in new[] { "mute", "refused" })
+{
+    for (var done = 0; done < deadlineFailures; batch++)
+    {
+        var count = Math.Min(agentCount, deadlineFailures - done);
+        var names = Enumerable.Range(0, count).Select(i => $"b{batch}-{kind}-{i}").ToList();
+        for (var i = 0; i < count; i++)
+        {
+            await kube.CustomObjects.CreateNamespacedCustomObjectAsync(Deployment(names[i], i, kind), "depin.dev", "v1alpha1", "default", "depindeployments");
+        }
+
+        var deadline = new DateTime?[count];
+        var created = new double?[count];
+        var ready = new double?[count];
+        await Until(async () =>
+        {
+            var now = DateTime.UtcNow;
+            foreach (var pod in (await kube.CoreV1.ListNamespacedPodAsync("default", labelSelector: $"bench-batch={batch.ToString(CultureInfo.InvariantCulture)}")).Items)
+            {
+                var i = int.Parse(pod.Metadata.Labels["bench-slot"], CultureInfo.InvariantCulture);
+                if (pod.Metadata.Labels["depin.dev/placement"] == "provider")
+                {
+                    // mute: from its start as the provider reports it; refused: from its creation (whole seconds), as the operator counts.
+                    var started = kind == "mute" ? pod.Status?.ContainerStatuses?.FirstOrDefault()?.State?.Running?.StartedAt?.ToUniversalTime() : pod.Metadata.CreationTimestamp?.ToUniversalTime();
+                    deadline[i] ??= started?.AddSeconds(StartupSeconds);
+                    continue;
+                }
+
+                if (deadline[i] is not { } due)
+                {
+                    continue;
+                }
+
+                created[i] ??= (now - due).TotalSeconds;
+                if (pod.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true)
+                {
+                    ready[i] ??= (now - due).TotalSeconds;
+                }
+            }
+
+            return ready.All(r => r is not null);
+        }, TimeSpan.FromMinutes(2), TimeSpan.FromMilliseconds(50));
+        for (var i = 0; i < count; i++)
+        {
+            deadlineResults.Add((kind, created[i]!.Value, ready[i]!.Value));
+        }
+
+        foreach (var name in names)
+        {
+            await kube.CustomObjects.DeleteNamespacedCustomObjectAsync("depin.dev", "v1alpha1", "default", "depindeployments", name);
+        }
+
+        await Until(async () => !(await Deployments()).Any(d => names.Contains((string)d["metadata"]!["name"]!)), TimeSpan.FromMinutes(2));
+        done += count;
+        Console.WriteLine($"  {kind}: {done}/{deadlineFailures}");
+    }
+}
+
 Console.WriteLine();
 Console.WriteLine($"| failure | n | failure to cloud pod created, p50 / p99 | failure to cloud pod Ready, p50 / p99 | Kubernetes default ({reference.TotalSeconds:0} s) against our p99 to Ready |");
 Console.WriteLine("|---|---|---|---|---|");
@@ -159,6 +227,16 @@ foreach (var group in results.GroupBy(r => r.Kind))
     var createdP = Percentiles(group.Select(r => r.Created));
     var readyP = Percentiles(group.Select(r => r.Ready));
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {group.Key} | {group.Count()} | {createdP.P50:0.00} s / {createdP.P99:0.00} s | {readyP.P50:0.00} s / {readyP.P99:0.00} s | {reference.TotalSeconds / readyP.P99:0}x faster |"));
+}
+
+Console.WriteLine();
+Console.WriteLine($"| start-up failure (sla.startupSeconds {StartupSeconds}) | n | deadline to cloud pod created, p50 / p99 | deadline to cloud pod Ready, p50 / p99 |");
+Console.WriteLine("|---|---|---|---|");
+foreach (var group in deadlineResults.GroupBy(r => r.Kind))
+{
+    var createdP = Percentiles(group.Select(r => r.Created));
+    var readyP = Percentiles(group.Select(r => r.Ready));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {group.Key} | {group.Count()} | {createdP.P50:0.00} s / {createdP.P99:0.00} s | {readyP.P50:0.00} s / {readyP.P99:0.00} s |"));
 }
 
 await operatorProcess.KillAsync();
@@ -183,8 +261,13 @@ DePinDeployment Deployment(string name, int slot, string kind) => new()
                 Containers = [new V1Container
                 {
                     Name = "web",
-                    Image = "bench",
-                    Command = ["dotnet", workload, "$(PORT)", "0"],
+                    Image = kind == "refused" ? "registry.example/no-program-here:1" : "bench",
+                    Command = kind switch
+                    {
+                        "mute" => ["sleep", "3600"],
+                        "refused" => null,
+                        _ => ["dotnet", workload, "$(PORT)", "0"],
+                    },
                     Ports = [new V1ContainerPort { ContainerPort = 8080 }],
                     Resources = new V1ResourceRequirements { Requests = new Dictionary<string, ResourceQuantity> { ["cpu"] = new("100m"), ["memory"] = new("64Mi") } },
                 }],
@@ -192,7 +275,7 @@ DePinDeployment Deployment(string name, int slot, string kind) => new()
         },
         Placement = new PlacementSpec { RequiredAttributes = new Dictionary<string, string> { ["slot"] = slot.ToString(CultureInfo.InvariantCulture) } },
         Bidding = new BiddingSpec { MaxPricePerHour = "1", BidWindowSeconds = 1 },
-        Sla = new SlaSpec { Probe = new SlaProbe { HttpGet = new HttpGetProbe { Path = "/healthz", Port = 8080 }, PeriodSeconds = 1, TimeoutSeconds = 1, FailureThreshold = 2 } },
+        Sla = new SlaSpec { Probe = new SlaProbe { HttpGet = new HttpGetProbe { Path = "/healthz", Port = 8080 }, PeriodSeconds = 1, TimeoutSeconds = 1, FailureThreshold = 2 }, StartupSeconds = kind is "mute" or "refused" ? StartupSeconds : SlaSpec.DefaultStartupSeconds },
         Fallback = new FallbackSpec { Enabled = true, Reauction = false, Failback = new FailbackSpec { Enabled = false } },
     },
 };
