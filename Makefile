@@ -59,7 +59,7 @@ test: tools build ## Run every test project and print "N passed, N failed"
 	bash hack/test-summary.sh $(TEST_RESULTS) || status=1; \
 	exit $$status
 
-# Chasing a test that fails now and then: PROJECT=tests/DePin.Operator.Tests RUNS=20 FILTER=Name~Failover HOGS=all
+# Chasing a test that fails now and then: PROJECT=tests/DePin.Operator.Tests RUNS=20 FILTER=FullyQualifiedName~Failover HOGS=all
 PROJECT ?=
 RUNS    ?= 20
 FILTER  ?=

@@ -54,8 +54,14 @@ for ((run = 1; run <= runs; run++)); do
   started=$(date +%s)
   status=0
   "$dotnet" "${arguments[@]}" --results-directory "$dir" >"$dir.log" 2>&1 || status=$?
-  summary=$(bash hack/test-summary.sh "$dir" 2>/dev/null | tail -n 1 || true)
-  echo "test-loop: run $run of $runs: ${summary:-no results} ($(($(date +%s) - started)) s)"
+  # A run in which no test ran (a filter that matches nothing) fails too: test-summary.sh says so.
+  counted=0
+  summary=$(bash hack/test-summary.sh "$dir" 2>/dev/null) || counted=$?
+  echo "test-loop: run $run of $runs: $(tail -n 1 <<<"${summary:-no results}") ($(($(date +%s) - started)) s)"
+  if [[ $status -eq 0 && $counted -ne 0 ]]; then
+    echo "test-loop: run $run ran no test, or its results are missing; check PROJECT and FILTER" >&2
+    exit 1
+  fi
   if [[ $status -ne 0 ]]; then
     echo "test-loop: run $run failed (exit $status); its console output is $dir.log" >&2
     shopt -s nullglob globstar

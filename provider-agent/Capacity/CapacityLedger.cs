@@ -109,6 +109,15 @@ internal sealed class CapacityLedger(HostCapacity total)
         }
     }
 
+    /// <summary>What is held, and how many holders' names start with <paramref name="prefix"/>, read together.</summary>
+    public (ResourceRequest Used, int Holders) Snapshot(string prefix)
+    {
+        lock (_lock)
+        {
+            return (UsedLocked(), _allocations.Keys.Count(k => k.StartsWith(prefix, StringComparison.Ordinal)));
+        }
+    }
+
     public ResourceRequest Used()
     {
         lock (_lock)

@@ -77,7 +77,8 @@ internal sealed partial class PodManager : BackgroundService
     {
         lock (_pods)
         {
-            return new HostUsage(_leases.Count, _pods.Count, _ledger.Used(), _ledger.Holders("bid:").Count);
+            var (used, bids) = _ledger.Snapshot("bid:");
+            return new HostUsage(_leases.Count, _pods.Count, used, bids);
         }
     }
 
@@ -91,6 +92,7 @@ internal sealed partial class PodManager : BackgroundService
         try
         {
             var holder = LeaseHolder(lease.Id);
+            bool transferred;
             lock (_pods)
             {
                 if (_leases.ContainsKey(lease.Id))
@@ -98,7 +100,8 @@ internal sealed partial class PodManager : BackgroundService
                     return null;
                 }
 
-                if (!(heldBy is not null && _ledger.Transfer(heldBy, holder)) && _ledger.TryReserve(holder, lease.Total) is { } shortfall)
+                transferred = heldBy is not null && _ledger.Transfer(heldBy, holder);
+                if (!transferred && _ledger.TryReserve(holder, lease.Total) is { } shortfall)
                 {
                     return $"the host cannot take lease {lease.Id}: {shortfall}";
                 }
@@ -112,10 +115,18 @@ internal sealed partial class PodManager : BackgroundService
             }
             catch
             {
+                // Not served after all: the capacity goes back to whoever held it before.
                 lock (_pods)
                 {
                     _leases.Remove(lease.Id);
-                    _ledger.Release(holder);
+                    if (transferred)
+                    {
+                        _ledger.Transfer(holder, heldBy!);
+                    }
+                    else
+                    {
+                        _ledger.Release(holder);
+                    }
                 }
 
                 throw;

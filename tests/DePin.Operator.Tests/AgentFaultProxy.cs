@@ -46,7 +46,12 @@ internal sealed class AgentFaultProxy : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _app.StopAsync().ConfigureAwait(false);
+        // The operator may still follow the heartbeat stream through it: connections are cut, not waited for.
+        using (var quickly = new CancellationTokenSource(TimeSpan.FromSeconds(1)))
+        {
+            await _app.StopAsync(quickly.Token).ConfigureAwait(false);
+        }
+
         await _app.DisposeAsync().ConfigureAwait(false);
         _agent.Dispose();
     }

@@ -77,12 +77,16 @@ internal sealed class LeaseHealth
     /// <summary>When this process began to measure the lease: what it saw of pods before then is not known.</summary>
     public DateTimeOffset? MeasuredSince { get; private set; }
 
-    /// <summary>Notes when measuring began, once.</summary>
+    /// <summary>
+    /// Notes that a monitor begins to measure the lease now. What an earlier one saw of its pods is
+    /// dropped: after a gap (a leadership change), when a pod was last Ready is not known.
+    /// </summary>
     public void Measuring(DateTimeOffset now)
     {
         lock (_lock)
         {
-            MeasuredSince ??= now;
+            MeasuredSince = now;
+            _pods.Clear();
         }
     }
 

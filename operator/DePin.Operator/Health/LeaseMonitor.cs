@@ -4,10 +4,8 @@ using System.Net.Sockets;
 using System.Text.Json;
 using DePin.Api.V1Alpha1;
 using DePin.Ethereum;
-using DePin.Ethereum.Rpc;
 using DePin.Marketplace;
 using DePin.Operator.Deployments;
-using DePin.Operator.Marketplaces;
 using DePin.Runtime.Controllers;
 using DePin.Runtime.Informers;
 using k8s.Models;
@@ -27,8 +25,6 @@ internal sealed partial class LeaseMonitor(
     Informer<DePinLease> leases,
     Informer<DePinDeployment> deployments,
     Informer<V1Pod> pods,
-    Informer<DePinMarketplace> marketplaces,
-    MarketplaceConnector connector,
     LeaseHealthRegistry registry,
     ProviderReputation reputation,
     HttpClient http,
@@ -251,20 +247,6 @@ internal sealed partial class LeaseMonitor(
         registry.Notify(uid);
     }
 
-    private async Task<AgentClient?> ClientAsync(DePinLease lease, CancellationToken cancellationToken)
-    {
-        try
-        {
-            var market = await connector.ForAsync(lease.Spec.Marketplace, marketplaces.Cache, cancellationToken).ConfigureAwait(false);
-            return MarketplaceConnector.Agent(market, lease.Spec.Provider, http, time);
-        }
-        catch (Exception e) when (e is MarketplaceConfigurationException or HttpRequestException or JsonRpcException or TimeoutException or Polly.CircuitBreaker.BrokenCircuitException)
-        {
-            // The marketplace is not reachable: that is not the provider's failure.
-            return null;
-        }
-    }
-
     // Follows a provider's streamed heartbeat. A break is confirmed by one poll before it counts: a
     // crashed provider refuses the poll at once; a blip of the connection does not move any replica.
     private async Task FollowAsync(ProviderStream stream, Uri endpoint, Address address, CancellationToken cancellationToken)
@@ -405,11 +387,16 @@ internal sealed partial class LeaseMonitor(
                 return (false, null, "HeartbeatFailed", $"provider {lease.Spec.Provider.Id} has no address to check its heartbeat signature against", false);
             }
 
-            if (await ClientAsync(lease, cancellationToken).ConfigureAwait(false) is not { } client)
+            if (!Uri.TryCreate(lease.Spec.Provider.Endpoint, UriKind.Absolute, out var agent))
             {
-                return (true, null, null, null, false);
+                return (false, null, "HeartbeatFailed", $"provider {lease.Spec.Provider.Id} has no endpoint to poll its heartbeat at", false);
             }
 
+            // The heartbeat needs no credentials, so the poll needs no marketplace: one that cannot be
+            // reached must not let a dead provider pass. The proof dates from when the poll was sent, so
+            // that a failure confirmed meanwhile is not outdated by it.
+            var client = new AgentClient(http, agent, AgentCredentials.Bearer(""), time);
+            var sent = time.GetUtcNow();
             var started = Stopwatch.GetTimestamp();
             if (await PollAsync(client, Address.Parse(text), timeout, cancellationToken).ConfigureAwait(false) is { } failure)
             {
@@ -417,7 +404,7 @@ internal sealed partial class LeaseMonitor(
             }
 
             latency = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-            health.Beat(time.GetUtcNow());
+            health.Beat(sent);
         }
 
         var nodeName = Names.Node(lease.Spec.Marketplace, lease.Spec.LeaseId);
@@ -432,15 +419,19 @@ internal sealed partial class LeaseMonitor(
         var startup = TimeSpan.FromSeconds(deployment?.Spec.Sla?.StartupSeconds ?? SlaSpec.DefaultStartupSeconds);
         var now = time.GetUtcNow();
         var present = onNode.Select(p => p.Metadata.Uid).ToHashSet(StringComparer.Ordinal);
+        string? notReady = null;
         foreach (var pod in onNode)
         {
             var watch = health.Watch(pod.Metadata.Uid, present);
-            if (PodStart(pod, now) is { } started && watch.Started is null)
+            var ready = PodTemplates.IsReady(pod);
+
+            // A pod Ready without a running container (as its provider tells it) has started too.
+            if (watch.Started is null && (PodStart(pod, now) ?? (ready ? now : null)) is { } started)
             {
                 watch.Started = started;
             }
 
-            if (PodTemplates.IsReady(pod))
+            if (ready)
             {
                 watch.LastReady = now;
                 continue;
@@ -448,12 +439,25 @@ internal sealed partial class LeaseMonitor(
 
             // Before this process measured the lease, whether the pod was Ready is not known.
             var created = pod.Metadata.CreationTimestamp is { } at ? ClusterObjects.Utc(at) : now;
-            var since = watch.LastReady ?? (health.MeasuredSince is { } measured && measured > created ? measured : created);
+            var measured = health.MeasuredSince ?? now;
+            var since = watch.LastReady ?? (measured > created ? measured : created);
             if (now - since >= startup)
             {
                 var (reason, what) = watch.LastReady is null ? ("StartupDeadlineExceeded", "has not been Ready since it was created") : ("PodNotReady", "has not been Ready");
                 return (false, latency, reason, string.Create(CultureInfo.InvariantCulture, $"pod {pod.Metadata.Name} {what} {(now - since).TotalSeconds:0} s ago, past sla.startupSeconds ({startup.TotalSeconds:0}); {Describe(pod)}"), true);
             }
+
+            // A pod that was Ready, or has had its start-up time, and is not Ready now serves nothing: the
+            // round fails, so that a provider cannot pass its rounds between short spells of Ready.
+            if (watch.LastReady is not null || now - (watch.Started ?? since) >= startup)
+            {
+                notReady ??= $"pod {pod.Metadata.Name} is not Ready; {Describe(pod)}";
+            }
+        }
+
+        if (notReady is not null)
+        {
+            return (false, latency, "PodNotReady", notReady, false);
         }
 
         // The workload's probe, through the provider's host and each Ready pod's host port.
@@ -464,6 +468,13 @@ internal sealed partial class LeaseMonitor(
             {
                 if (HostPort(pod, port) is not { } hostPort)
                 {
+                    // A provider that reports no host port for the probed port cannot be probed: once the
+                    // pod has had its start-up time, that fails the round.
+                    if (now - (health.Watch(pod.Metadata.Uid, present).Started ?? now) >= startup)
+                    {
+                        return (false, latency, "ProbeFailed", string.Create(CultureInfo.InvariantCulture, $"pod {pod.Metadata.Name} reports no host port for the probed port {port}"), false);
+                    }
+
                     continue;
                 }
 
@@ -524,7 +535,9 @@ internal sealed partial class LeaseMonitor(
         var phase = pod.Status?.Phase is { Length: > 0 } p ? p : "no status from the provider";
         var text = waiting.Count > 0 ? $"{phase} ({string.Join("; ", waiting)})" : phase;
 
-        // The provider writes these words: they go to conditions, Events and logs, so they are kept short.
+        // The provider writes these words: they go to conditions, Events and logs, so they are kept short
+        // and on one line.
+        text = string.Concat(text.Select(c => char.IsControl(c) ? ' ' : c));
         return text.Length > 300 ? text[..300] + "..." : text;
     }
 
