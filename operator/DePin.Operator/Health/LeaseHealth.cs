@@ -122,19 +122,29 @@ internal sealed class LeaseHealth
     /// Whether a heartbeat verified within <paramref name="within"/> and after the heartbeat last failed:
     /// a heartbeat from before a confirmed failure says nothing of the provider now, however recent.
     /// </summary>
-    public bool HeartbeatFresh(DateTimeOffset now, TimeSpan within)
+    public bool HeartbeatFresh(DateTimeOffset now, TimeSpan within, out DateTimeOffset verifiedAt)
     {
         lock (_lock)
         {
+            verifiedAt = LastHeartbeat ?? default;
             return LastHeartbeat is { } last && now - last <= within && (HeartbeatFailedAt is not { } failed || last > failed);
         }
     }
 
-    /// <summary>Records a probe round; returns true when the state changed.</summary>
-    public bool Round(bool ok, double? latencyMs, string? reason, string? message, int threshold, DateTimeOffset now)
+    /// <summary>
+    /// Records a probe round; returns true when the state changed. A round that passed on a heartbeat
+    /// verified at <paramref name="heartbeatAt"/> says nothing once the heartbeat failed after that: the
+    /// round began before the failure was confirmed, and must not turn the lease healthy again.
+    /// </summary>
+    public bool Round(bool ok, double? latencyMs, string? reason, string? message, int threshold, DateTimeOffset now, DateTimeOffset? heartbeatAt = null)
     {
         lock (_lock)
         {
+            if (ok && heartbeatAt is { } at && HeartbeatFailedAt is { } failed && at <= failed)
+            {
+                return false;
+            }
+
             if (latencyMs is { } latency)
             {
                 _latencies.Enqueue(latency);

@@ -161,7 +161,7 @@ internal sealed partial class LeaseMonitor(
                 var deployment = deployments.Cache.Get(ObjectKey.Of(lease.Metadata.NamespaceProperty, lease.Spec.Deployment));
                 var (period, timeout, threshold) = Settings(deployment);
                 var started = time.GetTimestamp();
-                var (ok, latency, reason, message, deadline) = await RoundAsync(lease, deployment, health, timeout, cancellationToken).ConfigureAwait(false);
+                var (ok, latency, reason, message, deadline, heartbeatAt) = await RoundAsync(lease, deployment, health, timeout, cancellationToken).ConfigureAwait(false);
                 if (latency is { } ms)
                 {
                     OperatorMetrics.ProbeSeconds.Record(ms / 1000, new KeyValuePair<string, object?>("provider", lease.Spec.Provider.Id));
@@ -175,7 +175,7 @@ internal sealed partial class LeaseMonitor(
                 reputation.Record(lease.Spec.Provider.Id, ok, latency);
 
                 // A start-up deadline that passed fails the lease at once: it already gave the pod its time.
-                if (deadline ? health.FailPods(reason!, message!, time.GetUtcNow()) : health.Round(ok, latency, reason, message, threshold, time.GetUtcNow()))
+                if (deadline ? health.FailPods(reason!, message!, time.GetUtcNow()) : health.Round(ok, latency, reason, message, threshold, time.GetUtcNow(), heartbeatAt))
                 {
                     Changed(lease, uid, health);
                 }
@@ -374,22 +374,22 @@ internal sealed partial class LeaseMonitor(
         }
     }
 
-    private async Task<(bool Ok, double? LatencyMs, string? Reason, string? Message, bool Deadline)> RoundAsync(DePinLease lease, DePinDeployment? deployment, LeaseHealth health, TimeSpan timeout, CancellationToken cancellationToken)
+    private async Task<(bool Ok, double? LatencyMs, string? Reason, string? Message, bool Deadline, DateTimeOffset? HeartbeatAt)> RoundAsync(DePinLease lease, DePinDeployment? deployment, LeaseHealth health, TimeSpan timeout, CancellationToken cancellationToken)
     {
         double? latency = null;
 
         // The heartbeat: fresh from the stream, or polled now. A heartbeat from before the stream broke
         // does not count: the provider's workloads may outlive it and still pass their probe.
-        if (!health.HeartbeatFresh(time.GetUtcNow(), timeout + TimeSpan.FromSeconds(1)))
+        if (!health.HeartbeatFresh(time.GetUtcNow(), timeout + TimeSpan.FromSeconds(1), out var heartbeatAt))
         {
             if (lease.Spec.Provider.Address is not { } text)
             {
-                return (false, null, "HeartbeatFailed", $"provider {lease.Spec.Provider.Id} has no address to check its heartbeat signature against", false);
+                return (false, null, "HeartbeatFailed", $"provider {lease.Spec.Provider.Id} has no address to check its heartbeat signature against", false, null);
             }
 
             if (!Uri.TryCreate(lease.Spec.Provider.Endpoint, UriKind.Absolute, out var agent))
             {
-                return (false, null, "HeartbeatFailed", $"provider {lease.Spec.Provider.Id} has no endpoint to poll its heartbeat at", false);
+                return (false, null, "HeartbeatFailed", $"provider {lease.Spec.Provider.Id} has no endpoint to poll its heartbeat at", false, null);
             }
 
             // The heartbeat needs no credentials, so the poll needs no marketplace: one that cannot be
@@ -400,18 +400,19 @@ internal sealed partial class LeaseMonitor(
             var started = Stopwatch.GetTimestamp();
             if (await PollAsync(client, Address.Parse(text), timeout, cancellationToken).ConfigureAwait(false) is { } failure)
             {
-                return (false, null, "HeartbeatTimeout", $"the heartbeat of {lease.Spec.Provider.Id} failed: {failure}", false);
+                return (false, null, "HeartbeatTimeout", $"the heartbeat of {lease.Spec.Provider.Id} failed: {failure}", false, null);
             }
 
             latency = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             health.Beat(sent);
+            heartbeatAt = sent;
         }
 
         var nodeName = Names.Node(lease.Spec.Marketplace, lease.Spec.LeaseId);
         var onNode = pods.Cache.ByIndex(PodIndexes.NodeName, nodeName).Where(p => p.Metadata.DeletionTimestamp is null).ToList();
         if (onNode.FirstOrDefault(p => p.Status?.Phase == "Failed") is { } failed)
         {
-            return (false, latency, "PodsFailed", $"the provider reports pod {failed.Metadata.Name} Failed", false);
+            return (false, latency, "PodsFailed", $"the provider reports pod {failed.Metadata.Name} Failed", false, heartbeatAt);
         }
 
         // Every pod must be Ready within sla.startupSeconds of its creation, and again within that long of
@@ -444,7 +445,7 @@ internal sealed partial class LeaseMonitor(
             if (now - since >= startup)
             {
                 var (reason, what) = watch.LastReady is null ? ("StartupDeadlineExceeded", "has not been Ready since it was created") : ("PodNotReady", "has not been Ready");
-                return (false, latency, reason, string.Create(CultureInfo.InvariantCulture, $"pod {pod.Metadata.Name} {what} {(now - since).TotalSeconds:0} s ago, past sla.startupSeconds ({startup.TotalSeconds:0}); {Describe(pod)}"), true);
+                return (false, latency, reason, string.Create(CultureInfo.InvariantCulture, $"pod {pod.Metadata.Name} {what} {(now - since).TotalSeconds:0} s ago, past sla.startupSeconds ({startup.TotalSeconds:0}); {Describe(pod)}"), true, heartbeatAt);
             }
 
             // A pod that was Ready, or has had its start-up time, and is not Ready now serves nothing: the
@@ -457,7 +458,7 @@ internal sealed partial class LeaseMonitor(
 
         if (notReady is not null)
         {
-            return (false, latency, "PodNotReady", notReady, false);
+            return (false, latency, "PodNotReady", notReady, false, heartbeatAt);
         }
 
         // The workload's probe, through the provider's host and each Ready pod's host port.
@@ -472,7 +473,7 @@ internal sealed partial class LeaseMonitor(
                     // pod has had its start-up time, that fails the round.
                     if (now - (health.Watch(pod.Metadata.Uid, present).Started ?? now) >= startup)
                     {
-                        return (false, latency, "ProbeFailed", string.Create(CultureInfo.InvariantCulture, $"pod {pod.Metadata.Name} reports no host port for the probed port {port}"), false);
+                        return (false, latency, "ProbeFailed", string.Create(CultureInfo.InvariantCulture, $"pod {pod.Metadata.Name} reports no host port for the probed port {port}"), false, heartbeatAt);
                     }
 
                     continue;
@@ -490,7 +491,7 @@ internal sealed partial class LeaseMonitor(
                         continue;
                     }
 
-                    return (false, latency, "ProbeFailed", $"pod {pod.Metadata.Name}: {failure.Message}", false);
+                    return (false, latency, "ProbeFailed", $"pod {pod.Metadata.Name}: {failure.Message}", false, heartbeatAt);
                 }
 
                 health.Watch(pod.Metadata.Uid, present).Passed = true;
@@ -501,10 +502,10 @@ internal sealed partial class LeaseMonitor(
 
         if (deployment?.Spec.Sla?.MaxLatencyMs is { } max && health.Ok >= 5 && health.P99() is { } p99 && p99 > max)
         {
-            return (false, latency, "LatencyTooHigh", string.Create(CultureInfo.InvariantCulture, $"p99 latency {p99:0.#} ms is above sla.maxLatencyMs {max}"), false);
+            return (false, latency, "LatencyTooHigh", string.Create(CultureInfo.InvariantCulture, $"p99 latency {p99:0.#} ms is above sla.maxLatencyMs {max}"), false, heartbeatAt);
         }
 
-        return (true, latency, null, null, false);
+        return (true, latency, null, null, false, heartbeatAt);
     }
 
     // When a pod first started, as far as the operator can tell: the provider's own start time, but never
