@@ -90,8 +90,8 @@ internal sealed class LeaseHealth
         }
     }
 
-    /// <summary>What the monitor has seen of a pod of the lease; pods not in <paramref name="present"/> are forgotten.</summary>
-    public PodWatch Watch(string podUid, IReadOnlySet<string> present)
+    /// <summary>Forgets what the monitor saw of pods no longer on the lease's node.</summary>
+    public void KeepPods(IReadOnlySet<string> present)
     {
         ArgumentNullException.ThrowIfNull(present);
         lock (_lock)
@@ -100,7 +100,14 @@ internal sealed class LeaseHealth
             {
                 _pods.Remove(gone);
             }
+        }
+    }
 
+    /// <summary>What the monitor has seen of a pod of the lease.</summary>
+    public PodWatch Watch(string podUid)
+    {
+        lock (_lock)
+        {
             if (!_pods.TryGetValue(podUid, out var watch))
             {
                 _pods[podUid] = watch = new PodWatch();

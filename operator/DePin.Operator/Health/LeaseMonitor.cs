@@ -419,11 +419,11 @@ internal sealed partial class LeaseMonitor(
         // when it was last seen Ready: a provider that refuses, fails or stalls a pod is not paid for long.
         var startup = TimeSpan.FromSeconds(deployment?.Spec.Sla?.StartupSeconds ?? SlaSpec.DefaultStartupSeconds);
         var now = time.GetUtcNow();
-        var present = onNode.Select(p => p.Metadata.Uid).ToHashSet(StringComparer.Ordinal);
+        health.KeepPods(onNode.Select(p => p.Metadata.Uid).ToHashSet(StringComparer.Ordinal));
         string? notReady = null;
         foreach (var pod in onNode)
         {
-            var watch = health.Watch(pod.Metadata.Uid, present);
+            var watch = health.Watch(pod.Metadata.Uid);
             var ready = PodTemplates.IsReady(pod);
 
             // A pod Ready without a running container (as its provider tells it) has started too.
@@ -471,7 +471,7 @@ internal sealed partial class LeaseMonitor(
                 {
                     // A provider that reports no host port for the probed port cannot be probed: once the
                     // pod has had its start-up time, that fails the round.
-                    if (now - (health.Watch(pod.Metadata.Uid, present).Started ?? now) >= startup)
+                    if (now - (health.Watch(pod.Metadata.Uid).Started ?? now) >= startup)
                     {
                         return (false, latency, "ProbeFailed", string.Create(CultureInfo.InvariantCulture, $"pod {pod.Metadata.Name} reports no host port for the probed port {port}"), false, heartbeatAt);
                     }
@@ -485,7 +485,7 @@ internal sealed partial class LeaseMonitor(
                     // A workload that does not listen yet is still starting: that counts once it has passed
                     // the probe, or sla.startupSeconds have gone by since it first started. An answer that
                     // fails always counts.
-                    var watch = health.Watch(pod.Metadata.Uid, present);
+                    var watch = health.Watch(pod.Metadata.Uid);
                     if (!failure.Answered && !watch.Passed && now - (watch.Started ?? now) < startup)
                     {
                         continue;
@@ -494,7 +494,7 @@ internal sealed partial class LeaseMonitor(
                     return (false, latency, "ProbeFailed", $"pod {pod.Metadata.Name}: {failure.Message}", false, heartbeatAt);
                 }
 
-                health.Watch(pod.Metadata.Uid, present).Passed = true;
+                health.Watch(pod.Metadata.Uid).Passed = true;
                 var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
                 latency = Math.Max(latency ?? 0, elapsed);
             }
