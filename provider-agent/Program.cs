@@ -70,6 +70,7 @@ else
     services.AddSingleton<IPodRuntime, ProcessRuntime>();
 }
 
+services.AddSingleton<ContainerProber>();
 services.AddSingleton<PodManager>();
 services.AddHostedService(provider => provider.GetRequiredService<PodManager>());
 services.AddSingleton<RequestGuard>();

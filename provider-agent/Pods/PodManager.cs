@@ -28,10 +28,13 @@ internal sealed partial class PodManager : BackgroundService
     private readonly Dictionary<string, LeaseRecord> _leases = new(StringComparer.Ordinal);
     private readonly Dictionary<string, PodRecord> _pods = new(StringComparer.Ordinal);
     private readonly HashSet<string> _busy = new(StringComparer.Ordinal);
+    private readonly ContainerProber _prober;
+    private long _instances;
 
-    public PodManager(AgentOptions options, StateStore store, CapacityLedger ledger, IPodRuntime runtime, ILogger<PodManager> logger, TimeProvider time)
+    public PodManager(AgentOptions options, StateStore store, CapacityLedger ledger, IPodRuntime runtime, ContainerProber prober, ILogger<PodManager> logger, TimeProvider time)
     {
         _options = options;
+        _prober = prober;
         _store = store;
         _ledger = ledger;
         _runtime = runtime;
@@ -403,8 +406,8 @@ internal sealed partial class PodManager : BackgroundService
             Name = c.Name,
             Image = pod.Spec.Containers.FirstOrDefault(s => s.Name == c.Name)?.Image ?? "",
             ImageID = "",
-            Ready = c.Phase == ContainerPhase.Running,
-            Started = c.Phase == ContainerPhase.Running,
+            Ready = ContainerReady(c, pod.Spec.Containers.FirstOrDefault(s => s.Name == c.Name)),
+            Started = Started(c, pod.Spec.Containers.FirstOrDefault(s => s.Name == c.Name)),
             RestartCount = c.RestartCount,
             ContainerID = c.Pid > 0 ? $"{_runtime.Name}://{c.Pid.ToString(CultureInfo.InvariantCulture)}" : c.ContainerId is { } id ? $"{_runtime.Name}://{id}" : null,
             State = c.Phase switch
@@ -439,7 +442,10 @@ internal sealed partial class PodManager : BackgroundService
         return pod;
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(SuperviseLoopAsync(stoppingToken), ProbeLoopAsync(stoppingToken));
+
+    private async Task SuperviseLoopAsync(CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -495,8 +501,9 @@ internal sealed partial class PodManager : BackgroundService
                 {
                     // A change seen first by a render is saved here too.
                     ReadyTransition(pod, _time.GetUtcNow());
-                    changed |= pod.ReadyUnsaved;
+                    changed |= pod.ReadyUnsaved || pod.ProbeUnsaved;
                     pod.ReadyUnsaved = false;
+                    pod.ProbeUnsaved = false;
                 }
 
                 if (changed)
@@ -520,11 +527,13 @@ internal sealed partial class PodManager : BackgroundService
         FinishedAt = finished?.UtcDateTime,
     };
 
-    // Whether a pod is Ready (every container runs), and since when: the time moves only when readiness
-    // changes, so that the Ready condition's lastTransitionTime means what it says. Called under the pods' lock.
+    // Whether a pod is Ready (every container runs, has started and passes its readiness probe), and since
+    // when: the time moves only when readiness changes, so that the Ready condition's lastTransitionTime
+    // means what it says. Called under the pods' lock.
     private static DateTimeOffset ReadyTransition(PodRecord record, DateTimeOffset now)
     {
-        var ready = record.Containers.Count > 0 && record.Containers.All(c => c.Phase == ContainerPhase.Running);
+        var spec = record.ParsedPod.Spec.Containers;
+        var ready = record.Containers.Count > 0 && record.Containers.All(c => ContainerReady(c, spec.FirstOrDefault(s => s.Name == c.Name)));
         if (record.ReadySince is null || record.Ready != ready)
         {
             record.Ready = ready;
@@ -534,6 +543,14 @@ internal sealed partial class PodManager : BackgroundService
 
         return record.ReadySince.Value;
     }
+
+    /// <summary>Whether a container runs and its startup probe, if any, passed.</summary>
+    private static bool Started(ContainerRecord container, V1Container? spec) =>
+        container.Phase == ContainerPhase.Running && (spec?.StartupProbe is null || container.StartupProbePassed);
+
+    /// <summary>Whether a container has started and passes its readiness probe, if any.</summary>
+    private static bool ContainerReady(ContainerRecord container, V1Container? spec) =>
+        Started(container, spec) && (spec?.ReadinessProbe is null || container.ReadinessProbePassed);
 
     private static ContainerHandle Handle(ContainerRecord container) => new(container.Pid, container.StartTicks, container.ContainerId);
 
@@ -569,7 +586,7 @@ internal sealed partial class PodManager : BackgroundService
         }
     }
 
-    private void Exited(PodRecord pod, ContainerRecord container, int? exitCode, string policy)
+    private void Exited(PodRecord pod, ContainerRecord container, int? exitCode, string policy, string? cause = null)
     {
         var now = _time.GetUtcNow();
         container.FinishedAt = now;
@@ -582,7 +599,7 @@ internal sealed partial class PodManager : BackgroundService
             var delay = TimeSpan.FromTicks(Math.Min(_options.RestartBackoffMax.Ticks, _options.RestartBackoff.Ticks * (1L << Math.Min(container.RestartCount, 20))));
             container.Phase = ContainerPhase.Waiting;
             container.Reason = "CrashLoopBackOff";
-            container.Message = string.Create(CultureInfo.InvariantCulture, $"back-off {delay.TotalSeconds:0.#}s restarting the exited container (exit code {exitCode?.ToString(CultureInfo.InvariantCulture) ?? "unknown"})");
+            container.Message = (cause is null ? "" : cause + "; ") + string.Create(CultureInfo.InvariantCulture, $"back-off {delay.TotalSeconds:0.#}s restarting the exited container (exit code {exitCode?.ToString(CultureInfo.InvariantCulture) ?? "unknown"})");
             container.LastExitCode = exitCode ?? 255;
             container.RestartAt = now + delay;
             container.RestartCount++;
@@ -591,6 +608,7 @@ internal sealed partial class PodManager : BackgroundService
         {
             container.Phase = ContainerPhase.Terminated;
             container.Reason = exitCode == 0 ? "Completed" : "Error";
+            container.Message = cause;
             container.ExitCode = exitCode;
         }
     }
@@ -619,6 +637,40 @@ internal sealed partial class PodManager : BackgroundService
 
     private async Task StartContainerAsync(PodRecord pod, ContainerRecord container, CancellationToken cancellationToken)
     {
+        try
+        {
+            var handle = await _runtime.StartAsync(Launch(pod, container), cancellationToken).ConfigureAwait(false);
+            lock (_pods)
+            {
+                container.Pid = handle.Pid;
+                container.StartTicks = handle.StartTicks;
+                container.ContainerId = handle.ContainerId;
+                container.Phase = ContainerPhase.Running;
+                container.Reason = "";
+                container.Message = null;
+                container.ExitCode = null;
+                container.StartedAt = _time.GetUtcNow();
+                container.RestartAt = null;
+
+                // A new run: its probes start over, and it is neither started nor ready until they pass.
+                container.Instance = Interlocked.Increment(ref _instances);
+                container.Probes = null;
+                container.StartupProbePassed = false;
+                container.ReadinessProbePassed = false;
+            }
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException or System.ComponentModel.Win32Exception or HttpRequestException)
+        {
+            container.Phase = ContainerPhase.Waiting;
+            container.Reason = "CreateContainerError";
+            container.Message = e.Message;
+            container.RestartAt = _time.GetUtcNow() + _options.RestartBackoff;
+        }
+    }
+
+    /// <summary>What a container is started with: its spec, environment, ports, folder and limits.</summary>
+    private ContainerLaunch Launch(PodRecord pod, ContainerRecord container)
+    {
         var spec = pod.ParsedPod.Spec.Containers.First(c => c.Name == container.Name);
         var environment = new Dictionary<string, string>(StringComparer.Ordinal)
         {
@@ -644,26 +696,7 @@ internal sealed partial class PodManager : BackgroundService
 
         var cpu = Resource(spec, "cpu", q => (long)Math.Ceiling(q * 1000));
         var memory = Resource(spec, "memory", q => (long)Math.Ceiling(q / (1024 * 1024)));
-        try
-        {
-            var handle = await _runtime.StartAsync(new ContainerLaunch($"{pod.LeaseId}-{pod.Name}-{container.Name}", spec, environment, container.HostPorts, WorkDir(pod, container.Name), LogPath(pod, container.Name), cpu, memory), cancellationToken).ConfigureAwait(false);
-            container.Pid = handle.Pid;
-            container.StartTicks = handle.StartTicks;
-            container.ContainerId = handle.ContainerId;
-            container.Phase = ContainerPhase.Running;
-            container.Reason = "";
-            container.Message = null;
-            container.ExitCode = null;
-            container.StartedAt = _time.GetUtcNow();
-            container.RestartAt = null;
-        }
-        catch (Exception e) when (e is InvalidOperationException or IOException or System.ComponentModel.Win32Exception or HttpRequestException)
-        {
-            container.Phase = ContainerPhase.Waiting;
-            container.Reason = "CreateContainerError";
-            container.Message = e.Message;
-            container.RestartAt = _time.GetUtcNow() + _options.RestartBackoff;
-        }
+        return new ContainerLaunch($"{pod.LeaseId}-{pod.Name}-{container.Name}", spec, environment, new Dictionary<int, int>(container.HostPorts), WorkDir(pod, container.Name), LogPath(pod, container.Name), cpu, memory);
     }
 
     private async Task StopContainerAsync(PodRecord pod, ContainerRecord container, CancellationToken cancellationToken)

@@ -101,6 +101,14 @@ internal static partial class PodValidation
                 }
             }
 
+            foreach (var kind in (ProbeKind[])[ProbeKind.Startup, ProbeKind.Liveness, ProbeKind.Readiness])
+            {
+                if (ContainerProber.Of(container, kind) is { } probe)
+                {
+                    CheckProbe($"{path}.{ContainerProber.Name(kind)}Probe", container, probe, kind);
+                }
+            }
+
             foreach (var port in container.Ports ?? [])
             {
                 if (port.ContainerPort is < 1 or > 65535)
@@ -123,6 +131,88 @@ internal static partial class PodValidation
         }
 
         return new ResourceRequest(cpu, memory, storage, gpus);
+    }
+
+    private static void CheckProbe(string path, V1Container container, V1Probe probe, ProbeKind kind)
+    {
+        if (probe.Grpc is not null)
+        {
+            throw new AgentRequestException(400, $"{path}.grpc: grpc probes are not supported by this agent; use httpGet, tcpSocket or exec");
+        }
+
+        var handlers = (probe.Exec is null ? 0 : 1) + (probe.HttpGet is null ? 0 : 1) + (probe.TcpSocket is null ? 0 : 1);
+        if (handlers != 1)
+        {
+            throw new AgentRequestException(400, $"{path} must have exactly one of exec, httpGet and tcpSocket");
+        }
+
+        foreach (var (field, value, minimum) in new (string, int?, int)[]
+        {
+            ("initialDelaySeconds", probe.InitialDelaySeconds, 0),
+            ("periodSeconds", probe.PeriodSeconds, 1),
+            ("timeoutSeconds", probe.TimeoutSeconds, 1),
+            ("successThreshold", probe.SuccessThreshold, 1),
+            ("failureThreshold", probe.FailureThreshold, 1),
+        })
+        {
+            if (value < minimum)
+            {
+                throw new AgentRequestException(400, string.Create(CultureInfo.InvariantCulture, $"{path}.{field} is {value}; it must be at least {minimum}"));
+            }
+        }
+
+        if (probe.TerminationGracePeriodSeconds is < 1)
+        {
+            throw new AgentRequestException(400, string.Create(CultureInfo.InvariantCulture, $"{path}.terminationGracePeriodSeconds is {probe.TerminationGracePeriodSeconds}; it must be at least 1"));
+        }
+
+        if (kind != ProbeKind.Readiness && probe.SuccessThreshold is { } threshold && threshold != 1)
+        {
+            throw new AgentRequestException(400, string.Create(CultureInfo.InvariantCulture, $"{path}.successThreshold is {threshold}; it must be 1 for {ContainerProber.Name(kind)} probes"));
+        }
+
+        if (probe.Exec is { } exec)
+        {
+            if (exec.Command is not { Count: > 0 })
+            {
+                throw new AgentRequestException(400, $"{path}.exec.command must name a command");
+            }
+
+            return;
+        }
+
+        var (handler, port) = probe.HttpGet is { } get ? ("httpGet", get.Port) : ("tcpSocket", probe.TcpSocket!.Port);
+        if (ContainerProber.ContainerPort(container, port) is null)
+        {
+            throw new AgentRequestException(400, $"{path}.{handler}.port \"{port?.Value}\" is not one of the container's ports; a probe reaches a container only through a port it declares");
+        }
+
+        if (probe.HttpGet is not { } http)
+        {
+            return;
+        }
+
+        if (http.Scheme is { } scheme && scheme is not ("HTTP" or "HTTPS"))
+        {
+            throw new AgentRequestException(400, $"{path}.httpGet.scheme \"{scheme}\" is not HTTP or HTTPS");
+        }
+
+        try
+        {
+            ContainerProber.Url(http, 1);
+        }
+        catch (UriFormatException)
+        {
+            throw new AgentRequestException(400, $"{path}.httpGet.path \"{http.Path}\" is not a path on the container's port");
+        }
+
+        foreach (var header in http.HttpHeaders ?? [])
+        {
+            if (header.Name is null || !HeaderName().IsMatch(header.Name) || (header.Value ?? "").AsSpan().IndexOfAny('\r', '\n', '\0') >= 0)
+            {
+                throw new AgentRequestException(400, $"{path}.httpGet.httpHeaders: \"{header.Name}\" is not a valid HTTP header");
+            }
+        }
     }
 
     private static long Quantity(string path, string name, IDictionary<string, ResourceQuantity>? requests, IDictionary<string, ResourceQuantity>? limits, Func<decimal, long> convert)
@@ -159,4 +249,7 @@ internal static partial class PodValidation
 
     [GeneratedRegex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")]
     private static partial Regex DnsLabel();
+
+    [GeneratedRegex("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")]
+    private static partial Regex HeaderName();
 }

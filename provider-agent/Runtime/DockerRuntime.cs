@@ -19,7 +19,9 @@ internal sealed class DockerRuntime : IPodRuntime, IDisposable
     private const string Api = "http://docker/v1.41/";
     private readonly HttpClient _http;
     private readonly ConcurrentDictionary<string, Task> _logPumps = new(StringComparer.Ordinal);
+    private static readonly TimeSpan ExecPoll = TimeSpan.FromMilliseconds(50);
     private readonly CancellationTokenSource _stopping = new();
+    private readonly ConcurrentDictionary<string, string> _hungExecs = new(StringComparer.Ordinal);
 
     public DockerRuntime(string socketPath)
     {
@@ -126,12 +128,75 @@ internal sealed class DockerRuntime : IPodRuntime, IDisposable
         return new ContainerProbe(false, exitCode);
     }
 
+    /// <summary>
+    /// Runs the command with Docker's exec API (create, start detached, inspect until it ends). Docker
+    /// cannot kill an exec that outlives its timeout; so that such commands do not pile up, the same
+    /// command is not started again in the container while an earlier one still runs.
+    /// </summary>
+    public async Task<ExecResult> ExecAsync(ContainerHandle handle, ContainerLaunch launch, IReadOnlyList<string> command, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(handle);
+        ArgumentNullException.ThrowIfNull(launch);
+        ArgumentNullException.ThrowIfNull(command);
+        var id = handle.ContainerId ?? throw new ArgumentException("a docker container handle has an id", nameof(handle));
+        command = [.. ProcessRuntime.Expand(command, launch.Environment)];
+        if (command.Count == 0)
+        {
+            return new ExecResult(null, "the command is empty", TimedOut: false);
+        }
+
+        var key = id + "\n" + string.Join('\0', command);
+        if (_hungExecs.TryGetValue(key, out var hung))
+        {
+            if (await ExecRunningAsync(hung, cancellationToken).ConfigureAwait(false) is true)
+            {
+                return new ExecResult(null, $"the previous run of the command (exec {hung}) has not ended", TimedOut: true);
+            }
+
+            _hungExecs.TryRemove(key, out _);
+        }
+
+        var created = await SendAsync(HttpMethod.Post, $"containers/{id}/exec", new JsonObject
+        {
+            ["Cmd"] = new JsonArray([.. command.Select(c => (JsonNode)JsonValue.Create(c))]),
+            ["AttachStdin"] = false,
+            ["AttachStdout"] = false,
+            ["AttachStderr"] = false,
+            ["Tty"] = false,
+        }, cancellationToken).ConfigureAwait(false);
+        var exec = created?["Id"]?.GetValue<string>() ?? throw new InvalidOperationException("docker created an exec without an id");
+        await SendAsync(HttpMethod.Post, $"exec/{exec}/start", new JsonObject { ["Detach"] = true, ["Tty"] = false }, cancellationToken).ConfigureAwait(false);
+        var deadline = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            var inspect = await SendAsync(HttpMethod.Get, $"exec/{exec}/json", null, cancellationToken).ConfigureAwait(false)
+                ?? throw new InvalidOperationException($"docker lost exec {exec}");
+            if (inspect["Running"]?.GetValue<bool>() != true)
+            {
+                return new ExecResult(inspect["ExitCode"]?.GetValue<int?>(), "", TimedOut: false);
+            }
+
+            if (deadline.Elapsed >= timeout)
+            {
+                _hungExecs[key] = exec;
+                return new ExecResult(null, "", TimedOut: true);
+            }
+
+            await Task.Delay(ExecPoll, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     public async Task StopAsync(ContainerHandle handle, TimeSpan grace, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(handle);
         if (handle.ContainerId is not { } id)
         {
             return;
+        }
+
+        foreach (var key in _hungExecs.Keys.Where(k => k.StartsWith(id + "\n", StringComparison.Ordinal)))
+        {
+            _hungExecs.TryRemove(key, out _);
         }
 
         var seconds = ((int)Math.Ceiling(grace.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
@@ -145,6 +210,9 @@ internal sealed class DockerRuntime : IPodRuntime, IDisposable
         _stopping.Dispose();
         _http.Dispose();
     }
+
+    private async Task<bool?> ExecRunningAsync(string exec, CancellationToken cancellationToken) =>
+        (await SendAsync(HttpMethod.Get, $"exec/{exec}/json", null, cancellationToken, HttpStatusCode.NotFound).ConfigureAwait(false))?["Running"]?.GetValue<bool>();
 
     private async Task PullAsync(string image, CancellationToken cancellationToken)
     {

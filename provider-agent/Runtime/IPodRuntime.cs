@@ -24,6 +24,12 @@ internal sealed record ContainerHandle(int Pid, long StartTicks, string? Contain
 /// <param name="ExitCode">Its exit code once it ended, null if unknown.</param>
 internal sealed record ContainerProbe(bool Running, int? ExitCode);
 
+/// <summary>How a command run in a container ended.</summary>
+/// <param name="ExitCode">Its exit code, null if unknown.</param>
+/// <param name="Output">The start of what it printed, where the runtime returns it.</param>
+/// <param name="TimedOut">It did not end in time (and was killed where the runtime can).</param>
+internal sealed record ExecResult(int? ExitCode, string Output, bool TimedOut);
+
 /// <summary>Runs containers: the interface every runtime implements.</summary>
 internal interface IPodRuntime
 {
@@ -38,6 +44,14 @@ internal interface IPodRuntime
 
     /// <summary>Whether a container still runs, and its exit code if not; works for containers started before an agent restart.</summary>
     Task<ContainerProbe> ProbeAsync(ContainerHandle handle, string workDir, string logPath, CancellationToken cancellationToken);
+
+    /// <summary>Runs a command in a running container, as an exec probe does, and waits for it up to a timeout.</summary>
+    /// <param name="handle">The container.</param>
+    /// <param name="launch">What the container was started with (its environment and working directory).</param>
+    /// <param name="command">The command and its arguments; no shell parses them.</param>
+    /// <param name="timeout">How long the command may run.</param>
+    /// <param name="cancellationToken">Stops waiting.</param>
+    Task<ExecResult> ExecAsync(ContainerHandle handle, ContainerLaunch launch, IReadOnlyList<string> command, TimeSpan timeout, CancellationToken cancellationToken);
 
     /// <summary>Stops a container and everything it started: SIGTERM, then SIGKILL after the grace period.</summary>
     Task StopAsync(ContainerHandle handle, TimeSpan grace, CancellationToken cancellationToken);

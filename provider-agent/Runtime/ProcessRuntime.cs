@@ -73,16 +73,7 @@ internal sealed class ProcessRuntime : IPodRuntime
             start.ArgumentList.Add(argument);
         }
 
-        // A clean environment: the agent's own settings (and secrets) are not the tenant's business.
-        start.Environment.Clear();
-        start.Environment["PATH"] = Environment.GetEnvironmentVariable("PATH") ?? "/usr/local/bin:/usr/bin:/bin";
-        start.Environment["HOME"] = launch.WorkDir;
-        start.Environment["LANG"] = "C.UTF-8";
-        foreach (var (name, value) in launch.Environment)
-        {
-            start.Environment[name] = value;
-        }
-
+        SetEnvironment(start, launch);
         start.Environment["DEPIN_LOG_FILE"] = launch.LogPath;
         start.Environment["DEPIN_EXIT_FILE"] = exitFile;
 
@@ -120,6 +111,79 @@ internal sealed class ProcessRuntime : IPodRuntime
 
         var exitFile = ExitFile(workDir);
         return new ContainerProbe(false, File.Exists(exitFile) && int.TryParse(File.ReadAllText(exitFile).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var code) ? code : null);
+    }
+
+    /// <summary>
+    /// Runs the command as a process of its own, with the container's environment and working directory
+    /// (the process runtime has no more of a container to enter), in a process group that is killed when
+    /// the command ends or times out, so nothing it started outlives it.
+    /// </summary>
+    public async Task<ExecResult> ExecAsync(ContainerHandle handle, ContainerLaunch launch, IReadOnlyList<string> command, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(launch);
+        ArgumentNullException.ThrowIfNull(command);
+        if (command.Count == 0)
+        {
+            return new ExecResult(null, "the command is empty", TimedOut: false);
+        }
+
+        var start = new ProcessStartInfo(_setsid)
+        {
+            UseShellExecute = false,
+            WorkingDirectory = WorkingDirectory(launch),
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var argument in Expand(command, launch.Environment))
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        SetEnvironment(start, launch);
+        using var process = new Process { StartInfo = start };
+        try
+        {
+            process.Start();
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            return new ExecResult(null, e.Message, TimedOut: false);
+        }
+
+        process.StandardInput.Close();
+        var output = new BoundedText(ExecOutputLimit);
+        var reading = Task.WhenAll(output.ReadAsync(process.StandardOutput), output.ReadAsync(process.StandardError));
+        var ticks = ProcFs.Stat(process.Id)?.StartTicks ?? 0;
+        var timedOut = false;
+        using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            deadline.CancelAfter(timeout);
+            try
+            {
+                await process.WaitForExitAsync(deadline.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                timedOut = true;
+            }
+            finally
+            {
+                // The command's group goes, whether it ended, timed out or the agent is stopping: nothing it started stays.
+                await StopAsync(new ContainerHandle(process.Id, ticks, null), TimeSpan.Zero, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+
+        try
+        {
+            // A process that left the group (a daemon of its own) may hold the pipes open: its output is not waited for.
+            await reading.WaitAsync(TimeSpan.FromSeconds(1), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+        }
+
+        return timedOut ? new ExecResult(null, output.Text, TimedOut: true) : new ExecResult(process.ExitCode, output.Text, TimedOut: false);
     }
 
     public async Task StopAsync(ContainerHandle handle, TimeSpan grace, CancellationToken cancellationToken)
@@ -182,6 +246,52 @@ internal sealed class ProcessRuntime : IPodRuntime
             }
 
             yield return result.ToString();
+        }
+    }
+
+    /// <summary>The most of an exec's output kept.</summary>
+    private const int ExecOutputLimit = 10 * 1024;
+
+    // A clean environment: the agent's own settings (and secrets) are not the tenant's business.
+    private static void SetEnvironment(ProcessStartInfo start, ContainerLaunch launch)
+    {
+        start.Environment.Clear();
+        start.Environment["PATH"] = Environment.GetEnvironmentVariable("PATH") ?? "/usr/local/bin:/usr/bin:/bin";
+        start.Environment["HOME"] = launch.WorkDir;
+        start.Environment["LANG"] = "C.UTF-8";
+        foreach (var (name, value) in launch.Environment)
+        {
+            start.Environment[name] = value;
+        }
+    }
+
+    /// <summary>Keeps the start of what a command prints, reading (and dropping) the rest so the command never blocks on a full pipe.</summary>
+    private sealed class BoundedText(int limit)
+    {
+        private readonly System.Text.StringBuilder _text = new();
+
+        public string Text
+        {
+            get
+            {
+                lock (_text)
+                {
+                    return _text.ToString();
+                }
+            }
+        }
+
+        public async Task ReadAsync(StreamReader reader)
+        {
+            var buffer = new char[4096];
+            int read;
+            while ((read = await reader.ReadAsync(buffer).ConfigureAwait(false)) > 0)
+            {
+                lock (_text)
+                {
+                    _text.Append(buffer, 0, Math.Min(read, Math.Max(0, limit - _text.Length)));
+                }
+            }
         }
     }
 

@@ -71,6 +71,20 @@ internal sealed record ContainerRecord
 
     /// <summary>Container port to host port.</summary>
     public Dictionary<int, int> HostPorts { get; init; } = [];
+
+    /// <summary>Whether the container's startup probe passed since it last started (a container without one has started once it runs).</summary>
+    public bool StartupProbePassed { get; set; }
+
+    /// <summary>The container's readiness probe result since it last started: false until it passes (a container without one is ready once started).</summary>
+    public bool ReadinessProbePassed { get; set; }
+
+    /// <summary>Counts the container's starts in this agent process, so that a probe result for an earlier run of it is dropped.</summary>
+    [JsonIgnore]
+    public long Instance { get; set; }
+
+    /// <summary>The probes' counters and schedule for the container's current run; not kept across agent restarts.</summary>
+    [JsonIgnore]
+    public Pods.ProbeSchedule? Probes { get; set; }
 }
 
 /// <summary>A pod of a lease: the spec as the tenant sent it, and the state of its containers.</summary>
@@ -117,6 +131,10 @@ internal sealed record PodRecord
     /// <summary>Whether <see cref="ReadySince"/> changed since the record was last saved.</summary>
     [JsonIgnore]
     public bool ReadyUnsaved { get; set; }
+
+    /// <summary>Whether a probe result changed the record since it was last saved.</summary>
+    [JsonIgnore]
+    public bool ProbeUnsaved { get; set; }
 
     public bool Deleting { get; set; }
 

@@ -69,6 +69,27 @@ public sealed class DeploymentValidationTests
         Assert.Equal(("UnsupportedVolume", "spec.template.spec.volumes[0] (token)"), Problem(spec));
     }
 
+    [Fact]
+    public void ProbesAProviderCannotRun_AreNamed()
+    {
+        var spec = Spec();
+        spec.Template.Spec.Containers[0].Ports = [new V1ContainerPort { ContainerPort = 8080, Name = "http" }];
+        spec.Template.Spec.Containers[0].ReadinessProbe = new V1Probe { HttpGet = new V1HTTPGetAction { Port = "http", Path = "/healthz" } };
+        spec.Template.Spec.Containers[0].LivenessProbe = new V1Probe { TcpSocket = new V1TCPSocketAction { Port = 8080 } };
+        spec.Template.Spec.Containers[0].StartupProbe = new V1Probe { Exec = new V1ExecAction { Command = ["true"] } };
+        Assert.Null(DeploymentValidation.Check(spec));
+
+        spec.Template.Spec.Containers[0].LivenessProbe = new V1Probe { Grpc = new V1GRPCAction { Port = 8080 } };
+        Assert.Equal(("UnsupportedField", "spec.template.spec.containers[0].livenessProbe.grpc"), Problem(spec));
+
+        spec.Template.Spec.Containers[0].LivenessProbe = new V1Probe { TcpSocket = new V1TCPSocketAction { Port = 9090 } };
+        Assert.Equal(("UnsupportedField", "spec.template.spec.containers[0].livenessProbe.tcpSocket.port"), Problem(spec));
+
+        spec.Template.Spec.Containers[0].LivenessProbe = null;
+        spec.Template.Spec.Containers[0].ReadinessProbe = new V1Probe { HttpGet = new V1HTTPGetAction { Port = "admin" } };
+        Assert.Equal(("UnsupportedField", "spec.template.spec.containers[0].readinessProbe.httpGet.port"), Problem(spec));
+    }
+
     [Theory]
     [InlineData("0.0000001", null, "spec.bidding.maxPricePerHour")]
     [InlineData("0.05", "0.1234567", "spec.bidding.budget.maxSpendPerDay")]

@@ -43,6 +43,37 @@ public sealed class RemotePodsTests
     }
 
     [Fact]
+    public async Task Probes_GoToTheProvider_WithoutAHost_AndGrpcProbesAreRefused()
+    {
+        var pod = Pod(new V1Container
+        {
+            Name = "main",
+            Image = "app",
+            Ports = [new V1ContainerPort { ContainerPort = 8080, Name = "http" }],
+            StartupProbe = new V1Probe { TcpSocket = new V1TCPSocketAction { Host = "10.0.0.1", Port = "http" }, PeriodSeconds = 2, FailureThreshold = 30 },
+            LivenessProbe = new V1Probe { HttpGet = new V1HTTPGetAction { Host = "169.254.169.254", Path = "/healthz", Port = 8080, HttpHeaders = [new V1HTTPHeader { Name = "X-Probe", Value = "1" }] }, TimeoutSeconds = 3 },
+            ReadinessProbe = new V1Probe { Exec = new V1ExecAction { Command = ["cat", "/tmp/ready"] }, SuccessThreshold = 2 },
+        });
+
+        var container = (await RemotePods.ConvertAsync(pod, allowSecrets: false, "h", Source, CancellationToken.None))["spec"]!["containers"]![0]!;
+
+        Assert.Equal("http", (string)container["startupProbe"]!["tcpSocket"]!["port"]!);
+        Assert.Null(container["startupProbe"]!["tcpSocket"]!["host"]);
+        Assert.Equal(30, (int)container["startupProbe"]!["failureThreshold"]!);
+        Assert.Equal("/healthz", (string)container["livenessProbe"]!["httpGet"]!["path"]!);
+        Assert.Equal(8080, (int)container["livenessProbe"]!["httpGet"]!["port"]!);
+        Assert.Null(container["livenessProbe"]!["httpGet"]!["host"]);
+        Assert.Equal("X-Probe", (string)container["livenessProbe"]!["httpGet"]!["httpHeaders"]![0]!["name"]!);
+        Assert.Equal(3, (int)container["livenessProbe"]!["timeoutSeconds"]!);
+        Assert.Equal(["cat", "/tmp/ready"], container["readinessProbe"]!["exec"]!["command"]!.AsArray().Select(c => (string)c!));
+        Assert.Equal(2, (int)container["readinessProbe"]!["successThreshold"]!);
+
+        pod.Spec.Containers[0].LivenessProbe = new V1Probe { Grpc = new V1GRPCAction { Port = 8080 } };
+        var refusal = await Assert.ThrowsAsync<PodConversionException>(() => RemotePods.ConvertAsync(pod, allowSecrets: false, "h", Source, CancellationToken.None));
+        Assert.Contains("containers[main].livenessProbe.grpc", refusal.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Secrets_AreRefusedUnlessAllowed_AndThenSentAsValues()
     {
         var pod = Pod(new V1Container

@@ -31,11 +31,18 @@ public sealed class StartupDeadlineTests
 
         var failed = (await world.WaitAsync("mute", d => d.Status?.LastFailover is not null)).Status!.LastFailover!;
         Assert.Equal("provider-a", failed.Provider);
-        Assert.Equal("ProbeFailed", failed.Reason);
         var bound = TimeSpan.FromSeconds(3 + (1 * 2) + 1);
         var after = failed.Time!.Value.ToUniversalTime() - started;
-        Assert.True(after <= bound, $"the failover was detected {after.TotalSeconds:0.000} s after the workload started; the bound is {bound.TotalSeconds} s");
-        Assert.True(after >= TimeSpan.FromSeconds(3), $"the failover was detected {after.TotalSeconds:0.000} s after the workload started, within its start-up grace");
+        Assert.True(after <= bound, $"the failover was detected {after.TotalSeconds:0.000} s after the workload started; the bound is {bound.TotalSeconds} s\noperator log:\n{world.OperatorLog}");
+
+        // Usually the probe fails once the start-up grace is over. On a busy machine the pod's Ready status may
+        // reach the cluster more than sla.startupSeconds after the pod's creation: then the start-up deadline
+        // fails the lease first, which is as right, and sooner.
+        Assert.True(failed.Reason is "ProbeFailed" or "StartupDeadlineExceeded", $"the failover's reason is {failed.Reason}\noperator log:\n{world.OperatorLog}");
+        if (failed.Reason == "ProbeFailed")
+        {
+            Assert.True(after >= TimeSpan.FromSeconds(3), $"the failover was detected {after.TotalSeconds:0.000} s after the workload started, within its start-up grace\noperator log:\n{world.OperatorLog}");
+        }
         await world.UntilAsync(async () => (await PodsAsync(world, "mute", "fallback")).Count > 0, "a cloud pod");
     }
 
@@ -106,6 +113,34 @@ public sealed class StartupDeadlineTests
         var after = failed.Time!.Value.ToUniversalTime() - created;
         Assert.True(after <= bound, $"the lease failed {after.TotalSeconds:0.000} s after the pod was created; the bound is {bound.TotalSeconds} s");
         await world.UntilAsync(async () => (await PodsAsync(world, "refused", "fallback")).Count > 0, "a cloud pod");
+    }
+
+    [Fact]
+    public async Task ATemplateReadinessProbeThatNeverPasses_KeepsThePodUnready_AndFailsTheLeaseByTheStartupDeadline()
+    {
+        await using var world = await OperatorWorld.StartStaticAsync(Fleet);
+        var deployment = OperatorWorld.OneReplicaExample("unready");
+
+        // The container runs but never listens: the provider's agent runs the template's readiness probe, which never passes.
+        deployment.Spec.Template.Spec.Containers[0].Command = ["sleep", "3600"];
+        deployment.Spec.Template.Spec.Containers[0].ReadinessProbe = new V1Probe { TcpSocket = new V1TCPSocketAction { Port = 8080 }, PeriodSeconds = 1, FailureThreshold = 1 };
+        deployment.Spec.Sla!.Probe = null;
+        deployment.Spec.Sla.StartupSeconds = 8;
+        deployment.Spec.Fallback.Reauction = false;
+        await world.CreateAsync(deployment);
+
+        // The mirrored status says what the agent sees: running, started, not ready.
+        V1Pod? running = null;
+        await world.UntilAsync(async () => (running = (await PodsAsync(world, "unready")).FirstOrDefault(p => p.Status?.ContainerStatuses?.FirstOrDefault()?.State?.Running is not null)) is not null, "the pod running at provider-a");
+        var status = running!.Status.ContainerStatuses[0];
+        Assert.False(status.Ready, KubernetesJson.Serialize(running.Status));
+        Assert.True(status.Started, KubernetesJson.Serialize(running.Status));
+        Assert.Equal("False", running.Status.Conditions.Single(c => c.Type == "Ready").Status);
+
+        var failed = (await world.WaitAsync("unready", d => d.Status?.LastFailover is not null)).Status!.LastFailover!;
+        Assert.Equal("provider-a", failed.Provider);
+        Assert.True(failed.Reason == "StartupDeadlineExceeded", $"the failover's reason is {failed.Reason}\noperator log:\n{world.OperatorLog}");
+        await world.UntilAsync(async () => (await PodsAsync(world, "unready", "fallback")).Count > 0, "a cloud pod");
     }
 
     // The deployment's pods of one placement that are not being deleted.

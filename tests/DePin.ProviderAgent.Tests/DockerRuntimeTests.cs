@@ -19,7 +19,17 @@ public sealed class DockerRuntimeTests : IAsyncLifetime
     private readonly AgentDirectory _directory = new();
     private readonly ConcurrentQueue<(string Method, string Path, string Body)> _calls = new();
     private readonly ConcurrentDictionary<string, int?> _containers = new();
+    private readonly ConcurrentDictionary<string, PlayedPort> _ports = new();
+    private readonly ConcurrentDictionary<string, string[]> _execs = new();
     private WebApplication? _engine;
+
+    /// <summary>When set, a created container's published port is played by a listener answering /healthz with <see cref="_health"/>.</summary>
+    private bool _playPorts;
+
+    private volatile int _health = 200;
+
+    /// <summary>The exit code of every exec the stand-in runs.</summary>
+    private volatile int _execExit = 1;
 
     private string Socket => Path.Combine(Path.GetDirectoryName(_directory.Data)!, "docker.sock");
 
@@ -41,8 +51,13 @@ public sealed class DockerRuntimeTests : IAsyncLifetime
                     await context.Response.WriteAsync("{\"status\":\"Pulling\"}\n{\"status\":\"Done\"}\n");
                     break;
                 case ("POST", [_, "containers", "create"]):
-                    var created = "c" + _containers.Count;
+                    var created = "c" + (_calls.Count(c => c.Path.Contains("/containers/create", StringComparison.Ordinal)) - 1);
                     _containers[created] = null;
+                    if (_playPorts && JsonNode.Parse(body)!["HostConfig"]!["PortBindings"]!.AsObject().FirstOrDefault() is { Value: { } binding })
+                    {
+                        _ports[created] = new PlayedPort(int.Parse(binding[0]!["HostPort"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture), () => _health);
+                    }
+
                     context.Response.StatusCode = 201;
                     await context.Response.WriteAsync($"{{\"Id\":\"{created}\"}}");
                     break;
@@ -59,10 +74,24 @@ public sealed class DockerRuntimeTests : IAsyncLifetime
                     break;
                 case ("POST", [_, "containers", var stopped, "stop"]):
                     _containers[stopped] = 143;
+                    Unplay(stopped);
                     context.Response.StatusCode = 204;
                     break;
                 case ("DELETE", [_, "containers", var removed]) when _containers.TryRemove(removed, out _):
+                    Unplay(removed);
                     context.Response.StatusCode = 204;
+                    break;
+                case ("POST", [_, "containers", var target, "exec"]) when _containers.ContainsKey(target):
+                    var exec = "e" + _execs.Count;
+                    _execs[exec] = [.. JsonNode.Parse(body)!["Cmd"]!.AsArray().Select(n => n!.GetValue<string>())];
+                    context.Response.StatusCode = 201;
+                    await context.Response.WriteAsync($"{{\"Id\":\"{exec}\"}}");
+                    break;
+                case ("POST", [_, "exec", var started, "start"]) when _execs.ContainsKey(started) && JsonNode.Parse(body)!["Detach"]!.GetValue<bool>():
+                    context.Response.StatusCode = 200;
+                    break;
+                case ("GET", [_, "exec", var inspected, "json"]) when _execs.ContainsKey(inspected):
+                    await context.Response.WriteAsync($"{{\"ID\":\"{inspected}\",\"Running\":false,\"ExitCode\":{_execExit}}}");
                     break;
                 default:
                     context.Response.StatusCode = 404;
@@ -75,6 +104,11 @@ public sealed class DockerRuntimeTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        foreach (var id in _ports.Keys)
+        {
+            Unplay(id);
+        }
+
         if (_engine is not null)
         {
             await _engine.DisposeAsync();
@@ -138,10 +172,112 @@ public sealed class DockerRuntimeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnAgentOnTheDockerRuntime_RunsStartupReadinessAndLivenessProbes()
+    {
+        _playPorts = true;
+        await using var agent = await AgentProcess.StartAsync(_directory.Data, null, null, "--runtime-kind", "docker", "--runtime-docker-socket", Socket, "--runtime-restart-backoff", "100ms");
+        try
+        {
+            await ProbesAsync(agent);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new Xunit.Sdk.XunitException($"the docker calls: {string.Join("\n", _calls.Select(c => c.Method + " " + c.Path))}\nthe agent's log:\n{agent.Output}");
+        }
+    }
+
+    private async Task ProbesAsync(AgentProcess agent)
+    {
+        await agent.CreateLeaseAsync("dock");
+        var pod = AgentProcess.WorkloadPod("p1");
+        var spec = pod["spec"]!["containers"]![0]!.AsObject();
+        spec["startupProbe"] = new JsonObject { ["exec"] = new JsonObject { ["command"] = new JsonArray("check", "$(GREETING)") }, ["periodSeconds"] = 1, ["failureThreshold"] = 600 };
+        spec["readinessProbe"] = new JsonObject { ["httpGet"] = new JsonObject { ["path"] = "/healthz", ["port"] = "http" }, ["periodSeconds"] = 1, ["failureThreshold"] = 1 };
+        spec["livenessProbe"] = new JsonObject { ["tcpSocket"] = new JsonObject { ["port"] = 8080 }, ["periodSeconds"] = 1, ["failureThreshold"] = 2 };
+        await agent.SendAsync(HttpMethod.Post, "v1/leases/dock/pods", pod, System.Net.HttpStatusCode.Created);
+
+        // The startup probe's command runs through docker exec, expanded, and fails: not started, not Ready.
+        await Eventually.UntilAsync(() => _execs.Values.Count(c => c.SequenceEqual(["check", "hello"])) >= 2, TimeSpan.FromSeconds(30));
+        var status = await agent.SendAsync(HttpMethod.Get, "v1/leases/dock/pods/p1");
+        Assert.False(status["status"]!["containerStatuses"]![0]!["started"]!.GetValue<bool>(), status.ToJsonString());
+        Assert.Equal("False", Ready(status));
+
+        // It passes: the readiness probe decides Ready.
+        _execExit = 0;
+        await UntilReadyAsync(agent, "True");
+        _health = 503;
+        await UntilReadyAsync(agent, "False");
+        _health = 200;
+        await UntilReadyAsync(agent, "True");
+
+        // The container's port stops answering: the liveness probe fails, docker stops it and the agent starts a new one.
+        Unplay("c0");
+        await Eventually.UntilAsync(async () => (await agent.SendAsync(HttpMethod.Get, "v1/leases/dock/pods/p1"))["status"]!["containerStatuses"]![0]!["restartCount"]!.GetValue<int>() == 1, TimeSpan.FromSeconds(30));
+        Assert.Contains(_calls, c => c.Method == "POST" && c.Path.StartsWith("/v1.41/containers/c0/stop", StringComparison.Ordinal));
+        await Eventually.UntilAsync(() => _ports.ContainsKey("c1"), TimeSpan.FromSeconds(30));
+        await UntilReadyAsync(agent, "True");
+        Assert.Equal("docker://c1", (await agent.SendAsync(HttpMethod.Get, "v1/leases/dock/pods/p1"))["status"]!["containerStatuses"]![0]!["containerID"]!.GetValue<string>());
+    }
+
+    [Fact]
     public void ContainersWithoutAnImage_AreRefused()
     {
         using var runtime = new DockerRuntime(Socket);
 
         Assert.Contains("needs an image", runtime.Validate(new V1Container { Name = "x" }), StringComparison.Ordinal);
+    }
+
+    private static string Ready(JsonObject pod) =>
+        pod["status"]!["conditions"]!.AsArray().Single(c => c!["type"]!.GetValue<string>() == "Ready")!["status"]!.GetValue<string>();
+
+    private static Task UntilReadyAsync(AgentProcess agent, string ready) =>
+        Eventually.UntilAsync(async () => Ready(await agent.SendAsync(HttpMethod.Get, "v1/leases/dock/pods/p1")) == ready, TimeSpan.FromSeconds(30));
+
+    private void Unplay(string id)
+    {
+        if (_ports.TryRemove(id, out var port))
+        {
+            port.Dispose();
+        }
+    }
+
+    /// <summary>A container's published port as the stand-in plays it: GET /healthz answers with the given status.</summary>
+    private sealed class PlayedPort : IDisposable
+    {
+        private readonly System.Net.Sockets.TcpListener _listener;
+        private readonly CancellationTokenSource _stop = new();
+
+        public PlayedPort(int port, Func<int> status)
+        {
+            _listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+            _listener.Start();
+            _ = Task.Run(async () =>
+            {
+                while (!_stop.IsCancellationRequested)
+                {
+                    try
+                    {
+                        using var client = await _listener.AcceptTcpClientAsync(_stop.Token);
+                        await using var stream = client.GetStream();
+                        using var reader = new StreamReader(stream, Encoding.ASCII, leaveOpen: true);
+                        while (!string.IsNullOrEmpty(await reader.ReadLineAsync(_stop.Token)))
+                        {
+                        }
+
+                        await stream.WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 {status()} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"), _stop.Token);
+                    }
+                    catch (Exception e) when (e is IOException or OperationCanceledException or System.Net.Sockets.SocketException or ObjectDisposedException)
+                    {
+                    }
+                }
+            });
+        }
+
+        public void Dispose()
+        {
+            _stop.Cancel();
+            _listener.Stop();
+            _stop.Dispose();
+        }
     }
 }

@@ -21,13 +21,14 @@ public sealed class SignedRequestTests : IDisposable
 
     private readonly AgentDirectory _directory = new();
     private readonly FakeTimeProvider _time = new(DateTimeOffset.Parse("2026-11-24T12:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+    private readonly ContainerProber _prober = new();
     private readonly RequestGuard _guard;
 
     public SignedRequestTests()
     {
         var options = new AgentOptions { Mode = AgentMode.Evm, DataDir = _directory.Data };
         var ledger = new CapacityLedger(new HostCapacity(4000, 8192, 10240, []));
-        var pods = new PodManager(options, new StateStore(options.DataDir), ledger, new ProcessRuntime(options), NullLogger<PodManager>.Instance, _time);
+        var pods = new PodManager(options, new StateStore(options.DataDir), ledger, new ProcessRuntime(options), _prober, NullLogger<PodManager>.Instance, _time);
         var lease = new LeaseRecord { Id = "7", Tenant = Tenant.Address.ToString(), Replicas = 1, PerReplica = new ResourceRequest(500, 256, 0) };
         Assert.Null(pods.AddLeaseAsync(lease, null, CancellationToken.None).GetAwaiter().GetResult());
         _guard = new RequestGuard(options, pods, _time);
@@ -117,7 +118,11 @@ public sealed class SignedRequestTests : IDisposable
         Assert.Equal(404, error.Status);
     }
 
-    public void Dispose() => _directory.Dispose();
+    public void Dispose()
+    {
+        _prober.Dispose();
+        _directory.Dispose();
+    }
 
     private HttpRequest Signed(string method, string path, byte[] body, PrivateKey key, DateTimeOffset? at = null, string lease = "7")
     {

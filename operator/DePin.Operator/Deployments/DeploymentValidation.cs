@@ -169,6 +169,21 @@ internal static class DeploymentValidation
                 }
             }
 
+            foreach (var (field, probe) in new[] { ("startupProbe", container.StartupProbe), ("livenessProbe", container.LivenessProbe), ("readinessProbe", container.ReadinessProbe) })
+            {
+                if (probe?.Grpc is not null)
+                {
+                    return new SpecProblem("UnsupportedField", $"{path}.{field}.grpc: provider agents run httpGet, tcpSocket and exec probes, not grpc");
+                }
+
+                // An agent reaches a container only through the ports it declares, as they are published on the provider's host.
+                var (handler, port) = probe?.HttpGet is { } get ? ("httpGet", get.Port) : probe?.TcpSocket is { } tcp ? ("tcpSocket", tcp.Port) : (null, null);
+                if (handler is not null && !DeclaresPort(container, port))
+                {
+                    return new SpecProblem("UnsupportedField", $"{path}.{field}.{handler}.port: {port?.Value} is not one of the container's ports; a provider's agent probes a container only through a port it declares");
+                }
+            }
+
             var envFrom = container.EnvFrom ?? [];
             for (var e = 0; e < envFrom.Count; e++)
             {
@@ -181,6 +196,10 @@ internal static class DeploymentValidation
 
         return null;
     }
+
+    private static bool DeclaresPort(V1Container container, IntOrString? port) =>
+        port?.Value is { Length: > 0 } value && (container.Ports ?? []).Any(p =>
+            int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number) ? p.ContainerPort == number : p.Name == value);
 
     private static bool IsLabelOrAnnotation(string path) =>
         (path.StartsWith("metadata.labels['", StringComparison.Ordinal) || path.StartsWith("metadata.annotations['", StringComparison.Ordinal)) && path.EndsWith("']", StringComparison.Ordinal);

@@ -187,6 +187,14 @@ internal static class RemotePods
                 converted["resources"] = JsonNode.Parse(KubernetesJson.Serialize(resources));
             }
 
+            foreach (var (field, probe) in new[] { ("startupProbe", container.StartupProbe), ("livenessProbe", container.LivenessProbe), ("readinessProbe", container.ReadinessProbe) })
+            {
+                if (probe is not null)
+                {
+                    converted[field] = Probe($"containers[{container.Name}].{field}", probe);
+                }
+            }
+
             if (container.VolumeMounts?.Where(m => kept.Contains(m.Name)).ToList() is { Count: > 0 } mounts)
             {
                 converted["volumeMounts"] = JsonNode.Parse(KubernetesJson.Serialize(mounts));
@@ -222,6 +230,24 @@ internal static class RemotePods
             },
             ["spec"] = spec,
         };
+    }
+
+    /// <summary>
+    /// A probe as the provider's agent runs it. The agent always probes the container's published port on its
+    /// own loopback address, so a host is left out; it runs httpGet, tcpSocket and exec probes, and a grpc
+    /// probe is refused here rather than by the provider.
+    /// </summary>
+    private static JsonObject Probe(string field, V1Probe probe)
+    {
+        if (probe.Grpc is not null)
+        {
+            throw new PodConversionException($"{field}.grpc: provider agents run httpGet, tcpSocket and exec probes, not grpc");
+        }
+
+        var node = JsonNode.Parse(KubernetesJson.Serialize(probe))!.AsObject();
+        node["httpGet"]?.AsObject().Remove("host");
+        node["tcpSocket"]?.AsObject().Remove("host");
+        return node;
     }
 
     private static async Task<string?> ResolveAsync(V1Pod pod, V1Container container, string name, V1EnvVarSource from, bool allowSecrets, string providerHost, IEnvironmentSource source, CancellationToken cancellationToken)

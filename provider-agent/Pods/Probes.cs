@@ -1,0 +1,224 @@
+using System.Globalization;
+using System.Net.Sockets;
+using k8s.Models;
+
+namespace DePin.ProviderAgent.Pods;
+
+/// <summary>The three probes a container may have, in the order Kubernetes runs them.</summary>
+internal enum ProbeKind
+{
+    Startup,
+    Liveness,
+    Readiness,
+}
+
+/// <summary>The outcome of one probe.</summary>
+/// <param name="Success">Whether it passed.</param>
+/// <param name="Message">What was seen, for the log and the container's status when it fails.</param>
+internal sealed record ProbeResult(bool Success, string Message);
+
+/// <summary>One probe of one container run: consecutive results, when it runs next, and whether it is running now.</summary>
+internal sealed class ProbeCounter
+{
+    public int Successes { get; set; }
+
+    public int Failures { get; set; }
+
+    public DateTimeOffset? NextAt { get; set; }
+
+    public bool InFlight { get; set; }
+}
+
+/// <summary>The probes of one container run. Read and written under the pod manager's lock.</summary>
+internal sealed class ProbeSchedule(long instance)
+{
+    private readonly ProbeCounter[] _counters = [new(), new(), new()];
+
+    /// <summary>The container run these counters belong to (<see cref="State.ContainerRecord.Instance"/>).</summary>
+    public long Instance { get; } = instance;
+
+    public ProbeCounter this[ProbeKind kind] => _counters[(int)kind];
+}
+
+/// <summary>
+/// Runs a container's probes as the kubelet does (httpGet, tcpSocket, exec), with one difference that a
+/// provider's safety needs: a probe always goes to the provider's loopback address and the host port the
+/// agent published for the probed container port, never to a host the pod names, so a tenant cannot
+/// aim the agent at other hosts or at ports that are not its own.
+/// </summary>
+internal sealed class ContainerProber : IDisposable
+{
+    /// <summary>The most of a failing probe's answer kept for its message.</summary>
+    public const int MessageLimit = 1024;
+
+    private readonly HttpClient _http;
+
+    public ContainerProber()
+    {
+        var handler = new SocketsHttpHandler
+        {
+            // A redirect could point anywhere: like the kubelet, a redirect counts as the answer itself (3xx passes).
+            AllowAutoRedirect = false,
+            UseProxy = false,
+            UseCookies = false,
+            PooledConnectionLifetime = TimeSpan.Zero,
+            ConnectTimeout = TimeSpan.FromSeconds(30),
+            SslOptions =
+            {
+                // Like the kubelet, an HTTPS probe does not check the workload's certificate: it asks whether the workload answers.
+#pragma warning disable CA5359 // The probe checks liveness, not identity; it sends nothing secret.
+                RemoteCertificateValidationCallback = (_, _, _, _) => true,
+#pragma warning restore CA5359
+            },
+        };
+        _http = new HttpClient(handler) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
+    }
+
+    /// <summary>The container's probe of a kind, or null.</summary>
+    public static V1Probe? Of(V1Container container, ProbeKind kind) => kind switch
+    {
+        ProbeKind.Startup => container.StartupProbe,
+        ProbeKind.Liveness => container.LivenessProbe,
+        _ => container.ReadinessProbe,
+    };
+
+    public static string Name(ProbeKind kind) => kind switch
+    {
+        ProbeKind.Startup => "startup",
+        ProbeKind.Liveness => "liveness",
+        _ => "readiness",
+    };
+
+    public static TimeSpan Period(V1Probe probe) => TimeSpan.FromSeconds(probe.PeriodSeconds ?? 10);
+
+    public static TimeSpan Timeout(V1Probe probe) => TimeSpan.FromSeconds(probe.TimeoutSeconds ?? 1);
+
+    public static TimeSpan InitialDelay(V1Probe probe) => TimeSpan.FromSeconds(probe.InitialDelaySeconds ?? 0);
+
+    public static int SuccessThreshold(V1Probe probe) => probe.SuccessThreshold ?? 1;
+
+    public static int FailureThreshold(V1Probe probe) => probe.FailureThreshold ?? 3;
+
+    /// <summary>The container port a probe names, by number or by the name of one of the container's ports; null when it names none of them.</summary>
+    public static int? ContainerPort(V1Container container, IntOrString? port)
+    {
+        ArgumentNullException.ThrowIfNull(container);
+        if (port?.Value is not { Length: > 0 } value)
+        {
+            return null;
+        }
+
+        var ports = container.Ports ?? [];
+        return int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var number)
+            ? ports.Any(p => p.ContainerPort == number) ? number : null
+            : ports.FirstOrDefault(p => p.Name == value)?.ContainerPort;
+    }
+
+    /// <summary>Runs one probe once. Never throws for what the workload does: every failure is a result.</summary>
+    /// <param name="probe">The probe.</param>
+    /// <param name="container">The container's spec, to find the probed port.</param>
+    /// <param name="hostPorts">The container's published ports: container port to host port.</param>
+    /// <param name="exec">Runs a command in the container, for exec probes.</param>
+    /// <param name="cancellationToken">Stops the probe.</param>
+    public async Task<ProbeResult> RunAsync(V1Probe probe, V1Container container, IReadOnlyDictionary<int, int> hostPorts, Func<IReadOnlyList<string>, TimeSpan, CancellationToken, Task<Runtime.ExecResult>> exec, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(probe);
+        ArgumentNullException.ThrowIfNull(container);
+        ArgumentNullException.ThrowIfNull(hostPorts);
+        ArgumentNullException.ThrowIfNull(exec);
+        var timeout = Timeout(probe);
+        try
+        {
+            if (probe.Exec is { } action)
+            {
+                var result = await exec([.. action.Command ?? []], timeout, cancellationToken).ConfigureAwait(false);
+                return result.TimedOut ? new ProbeResult(false, string.Create(CultureInfo.InvariantCulture, $"command timed out after {timeout.TotalSeconds:0.#}s"))
+                    : result.ExitCode == 0 ? new ProbeResult(true, "")
+                    : new ProbeResult(false, string.Create(CultureInfo.InvariantCulture, $"command exited with {result.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "an unknown code"}: {Shorten(result.Output)}"));
+            }
+
+            var port = probe.HttpGet?.Port ?? probe.TcpSocket?.Port;
+            if (ContainerPort(container, port) is not { } containerPort || !hostPorts.TryGetValue(containerPort, out var hostPort))
+            {
+                return new ProbeResult(false, $"port {port?.Value} is not one of the container's published ports");
+            }
+
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(timeout);
+            try
+            {
+                return probe.HttpGet is { } get
+                    ? await HttpAsync(get, hostPort, deadline.Token).ConfigureAwait(false)
+                    : await TcpAsync(hostPort, deadline.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                return new ProbeResult(false, string.Create(CultureInfo.InvariantCulture, $"no answer within {timeout.TotalSeconds:0.#}s"));
+            }
+        }
+        catch (Exception e) when (e is HttpRequestException or SocketException or IOException or InvalidOperationException or UriFormatException or FormatException)
+        {
+            return new ProbeResult(false, Shorten(e.Message));
+        }
+    }
+
+    public void Dispose() => _http.Dispose();
+
+    /// <summary>The URL an httpGet probe asks: always the loopback address and the published port, whatever host the probe names.</summary>
+    internal static Uri Url(V1HTTPGetAction get, int hostPort)
+    {
+        ArgumentNullException.ThrowIfNull(get);
+        var scheme = string.Equals(get.Scheme, "HTTPS", StringComparison.OrdinalIgnoreCase) ? "https" : "http";
+        var path = get.Path is { Length: > 0 } p ? p : "/";
+        if (!path.StartsWith('/'))
+        {
+            path = "/" + path;
+        }
+
+        var url = new Uri(string.Create(CultureInfo.InvariantCulture, $"{scheme}://127.0.0.1:{hostPort}{path}"), UriKind.Absolute);
+
+        // A path cannot move the request elsewhere ("//host" or "@host" forms): the host and port are checked after parsing.
+        return url.Host == "127.0.0.1" && url.Port == hostPort && url.UserInfo.Length == 0
+            ? url
+            : throw new UriFormatException($"the probe's path {get.Path} does not make a URL on the container's port");
+    }
+
+    private async Task<ProbeResult> HttpAsync(V1HTTPGetAction get, int hostPort, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, Url(get, hostPort));
+
+        // A fresh connection each time, as the kubelet does: a kept-alive connection would hide a listener that died.
+        request.Headers.ConnectionClose = true;
+        request.Headers.TryAddWithoutValidation("User-Agent", "kube-probe/depin-provider-agent");
+        request.Headers.TryAddWithoutValidation("Accept", "*/*");
+        foreach (var header in get.HttpHeaders ?? [])
+        {
+            if (string.Equals(header.Name, "Host", StringComparison.OrdinalIgnoreCase))
+            {
+                request.Headers.Host = header.Value;
+                continue;
+            }
+
+            request.Headers.Remove(header.Name);
+            if (!request.Headers.TryAddWithoutValidation(header.Name, header.Value))
+            {
+                return new ProbeResult(false, $"header {header.Name} cannot be sent");
+            }
+        }
+
+        using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        var status = (int)response.StatusCode;
+        return status is >= 200 and < 400
+            ? new ProbeResult(true, "")
+            : new ProbeResult(false, string.Create(CultureInfo.InvariantCulture, $"HTTP probe failed with statuscode: {status}"));
+    }
+
+    private static async Task<ProbeResult> TcpAsync(int hostPort, CancellationToken cancellationToken)
+    {
+        using var client = new TcpClient();
+        await client.ConnectAsync(System.Net.IPAddress.Loopback, hostPort, cancellationToken).ConfigureAwait(false);
+        return new ProbeResult(true, "");
+    }
+
+    private static string Shorten(string text) => text.Length <= MessageLimit ? text.Trim() : text[..MessageLimit].Trim() + "…";
+}
