@@ -410,55 +410,12 @@ internal sealed partial class LeaseMonitor(
 
         var nodeName = Names.Node(lease.Spec.Marketplace, lease.Spec.LeaseId);
         var onNode = pods.Cache.ByIndex(PodIndexes.NodeName, nodeName).Where(p => p.Metadata.DeletionTimestamp is null).ToList();
-        if (onNode.FirstOrDefault(p => p.Status?.Phase == "Failed") is { } failed)
-        {
-            return (false, latency, "PodsFailed", $"the provider reports pod {failed.Metadata.Name} Failed", false, heartbeatAt);
-        }
-
-        // Every pod must be Ready within sla.startupSeconds of its creation, and again within that long of
-        // when it was last seen Ready: a provider that refuses, fails or stalls a pod is not paid for long.
         var startup = TimeSpan.FromSeconds(deployment?.Spec.Sla?.StartupSeconds ?? SlaSpec.DefaultStartupSeconds);
         var now = time.GetUtcNow();
-        health.KeepPods(onNode.Select(p => p.Metadata.Uid).ToHashSet(StringComparer.Ordinal));
-        string? notReady = null;
-        foreach (var pod in onNode)
+        var probedPort = deployment?.Spec.Sla?.Probe is { } slaProbe ? slaProbe.HttpGet?.Port ?? slaProbe.TcpSocket?.Port : null;
+        if (PodVerdicts.Judge(onNode, health, startup, now, probedPort) is { } verdict)
         {
-            var watch = health.Watch(pod.Metadata.Uid);
-            var ready = PodTemplates.IsReady(pod);
-
-            // A pod Ready without a running container (as its provider tells it) has started too.
-            if (watch.Started is null && (PodStart(pod, now) ?? (ready ? now : null)) is { } started)
-            {
-                watch.Started = started;
-            }
-
-            if (ready)
-            {
-                watch.LastReady = now;
-                continue;
-            }
-
-            // Before this process measured the lease, whether the pod was Ready is not known.
-            var created = pod.Metadata.CreationTimestamp is { } at ? ClusterObjects.Utc(at) : now;
-            var measured = health.MeasuredSince ?? now;
-            var since = watch.LastReady ?? (measured > created ? measured : created);
-            if (now - since >= startup)
-            {
-                var (reason, what) = watch.LastReady is null ? ("StartupDeadlineExceeded", "has not been Ready since it was created") : ("PodNotReady", "has not been Ready");
-                return (false, latency, reason, string.Create(CultureInfo.InvariantCulture, $"pod {pod.Metadata.Name} {what} {(now - since).TotalSeconds:0} s ago, past sla.startupSeconds ({startup.TotalSeconds:0}); {Describe(pod)}"), true, heartbeatAt);
-            }
-
-            // A pod that was Ready, or has had its start-up time, and is not Ready now serves nothing: the
-            // round fails, so that a provider cannot pass its rounds between short spells of Ready.
-            if (watch.LastReady is not null || now - (watch.Started ?? since) >= startup)
-            {
-                notReady ??= $"pod {pod.Metadata.Name} is not Ready; {Describe(pod)}";
-            }
-        }
-
-        if (notReady is not null)
-        {
-            return (false, latency, "PodNotReady", notReady, false, heartbeatAt);
+            return (false, latency, verdict.Reason, verdict.Message, verdict.Deadline, heartbeatAt);
         }
 
         // The workload's probe, through the provider's host and each Ready pod's host port.
@@ -467,15 +424,9 @@ internal sealed partial class LeaseMonitor(
             var port = probe.HttpGet?.Port ?? probe.TcpSocket!.Port;
             foreach (var pod in onNode.Where(PodTemplates.IsReady))
             {
-                if (HostPort(pod, port) is not { } hostPort)
+                if (PodVerdicts.HostPort(pod, port) is not { } hostPort)
                 {
-                    // A provider that reports no host port for the probed port cannot be probed: once the
-                    // pod has had its start-up time, that fails the round.
-                    if (now - (health.Watch(pod.Metadata.Uid).Started ?? now) >= startup)
-                    {
-                        return (false, latency, "ProbeFailed", string.Create(CultureInfo.InvariantCulture, $"pod {pod.Metadata.Name} reports no host port for the probed port {port}"), false, heartbeatAt);
-                    }
-
+                    // Still starting: past its start-up time, the verdict above failed the round.
                     continue;
                 }
 
@@ -506,54 +457,6 @@ internal sealed partial class LeaseMonitor(
         }
 
         return (true, latency, null, null, false, heartbeatAt);
-    }
-
-    // When a pod first started, as far as the operator can tell: the provider's own start time, but never
-    // before the pod was created nor after the operator first saw it running (a provider that reports a
-    // later start cannot stretch the grace). Null while no container has started.
-    private static DateTimeOffset? PodStart(V1Pod pod, DateTimeOffset now)
-    {
-        var running = (pod.Status?.ContainerStatuses ?? []).Select(c => c.State?.Running).Where(r => r is not null).ToList();
-        if (running.Count == 0 && pod.Status?.Phase != "Running")
-        {
-            return null;
-        }
-
-        var created = pod.Metadata.CreationTimestamp is { } at ? ClusterObjects.Utc(at) : now;
-        var reported = running.Select(r => r!.StartedAt).Where(t => t is not null).Select(t => ClusterObjects.Utc(t!.Value)).DefaultIfEmpty(now).Min();
-        return reported < created ? created : reported > now ? now : reported;
-    }
-
-    // The provider's account of a pod that is not Ready: its phase and why its containers wait.
-    private static string Describe(V1Pod pod)
-    {
-        var waiting = (pod.Status?.ContainerStatuses ?? []).Select(c => c.State?.Waiting is { } w ? $"{c.Name}: {w.Reason}{(string.IsNullOrEmpty(w.Message) ? "" : " " + w.Message)}" : null).Where(w => w is not null).ToList();
-        if (waiting.Count == 0 && pod.Status?.Conditions?.FirstOrDefault(c => c.Type == "Ready" && !string.IsNullOrEmpty(c.Reason)) is { } ready)
-        {
-            waiting.Add($"{ready.Reason}{(string.IsNullOrEmpty(ready.Message) ? "" : ": " + ready.Message)}");
-        }
-
-        var phase = pod.Status?.Phase is { Length: > 0 } p ? p : "no status from the provider";
-        var text = waiting.Count > 0 ? $"{phase} ({string.Join("; ", waiting)})" : phase;
-
-        // The provider writes these words: they go to conditions, Events and logs, so they are kept short
-        // and on one line.
-        text = string.Concat(text.Select(c => char.IsControl(c) ? ' ' : c));
-        return text.Length > 300 ? text[..300] + "..." : text;
-    }
-
-    private static int? HostPort(V1Pod pod, int containerPort)
-    {
-        foreach (var pair in (Names.Get(pod.Metadata.Annotations, Names.HostPortsAnnotation) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries))
-        {
-            var parts = pair.Split('=');
-            if (parts.Length == 2 && parts[0] == containerPort.ToString(CultureInfo.InvariantCulture) && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var host))
-            {
-                return host;
-            }
-        }
-
-        return null;
     }
 
     // The probe's failure, or null; Answered tells an answer that failed from no answer at all.
