@@ -14,8 +14,18 @@ namespace DePin.ProviderAgent.Pods;
 /// </summary>
 internal sealed partial class PodManager
 {
-    /// <summary>One probe about to run, with what it needs copied out of the records.</summary>
-    private sealed record DueProbe(PodRecord Pod, ContainerRecord Container, long Instance, ProbeKind Kind, V1Probe Probe, V1Container Spec, ContainerHandle Handle, IReadOnlyDictionary<int, int> HostPorts, DateTimeOffset StartedAt);
+    /// <summary>One probe about to run, with what it needs copied out of the records (the launch for exec probes).</summary>
+    private sealed record DueProbe(PodRecord Pod, ContainerRecord Container, long Instance, ProbeKind Kind, V1Probe Probe, V1Container Spec, ContainerHandle Handle, IReadOnlyDictionary<int, int> HostPorts, ContainerLaunch? Launch);
+
+    /// <summary>A container run as its probe reaches it, through the runtime.</summary>
+    private sealed class ProbeTarget(IPodRuntime runtime, DueProbe due) : IProbeTarget
+    {
+        public Task<System.Net.IPEndPoint?> EndpointAsync(int containerPort, int hostPort, CancellationToken cancellationToken) =>
+            runtime.ProbeEndpointAsync(due.Handle, containerPort, hostPort, cancellationToken);
+
+        public Task<ExecResult> ExecAsync(IReadOnlyList<string> command, TimeSpan timeout, CancellationToken cancellationToken) =>
+            runtime.ExecAsync(due.Handle, due.Launch ?? throw new InvalidOperationException("an exec probe without its container's launch"), command, timeout, cancellationToken);
+    }
 
     private async Task ProbeLoopAsync(CancellationToken stoppingToken)
     {
@@ -82,7 +92,7 @@ internal sealed partial class PodManager
 
                         counter.InFlight = true;
                         counter.NextAt = now + ContainerProber.Period(probe);
-                        due.Add(new DueProbe(pod, container, container.Instance, kind, probe, spec, Handle(container), new Dictionary<int, int>(container.HostPorts), startedAt));
+                        due.Add(new DueProbe(pod, container, container.Instance, kind, probe, spec, Handle(container), new Dictionary<int, int>(container.HostPorts), probe.Exec is null ? null : Launch(pod, container)));
                     }
                 }
             }
@@ -97,7 +107,7 @@ internal sealed partial class PodManager
         ProbeResult result;
         try
         {
-            result = await _prober.RunAsync(due.Probe, due.Spec, due.HostPorts, (command, timeout, token) => _runtime.ExecAsync(due.Handle, Launch(due.Pod, due.Container), command, timeout, token), cancellationToken).ConfigureAwait(false);
+            result = await _prober.RunAsync(due.Probe, due.Spec, due.HostPorts, new ProbeTarget(_runtime, due), cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -163,7 +173,16 @@ internal sealed partial class PodManager
                     due.Pod.ProbeUnsaved = true;
                     break;
                 case ProbeKind.Startup or ProbeKind.Liveness when counter.Failures >= ContainerProber.FailureThreshold(due.Probe):
-                    stop = $"Container {container.Name} failed {ContainerProber.Name(due.Kind)} probe, will be restarted: {result.Message}";
+                    var restart = (due.Pod.ParsedPod.Spec.RestartPolicy ?? "Always") != "Never";
+                    stop = $"Container {container.Name} failed {ContainerProber.Name(due.Kind)} probe{(restart ? ", will be restarted" : "")}: {result.Message}";
+                    break;
+                case ProbeKind.Readiness when due.Instance == 0 && !counter.Decided:
+                    // A container that outlived an agent restart: its last result stood meanwhile, and the
+                    // first probe since decides at once, either way.
+                    counter.Decided = true;
+                    readyNow = container.ReadinessProbePassed != result.Success ? result.Success : null;
+                    container.ReadinessProbePassed = result.Success;
+                    due.Pod.ProbeUnsaved = true;
                     break;
                 case ProbeKind.Readiness when result.Success && !container.ReadinessProbePassed && counter.Successes >= ContainerProber.SuccessThreshold(due.Probe):
                     container.ReadinessProbePassed = true;
@@ -223,7 +242,7 @@ internal sealed partial class PodManager
                 lock (_pods)
                 {
                     // 137, as for a container killed on a failed probe elsewhere, when the runtime cannot tell the code.
-                    Exited(pod, container, ended.ExitCode ?? 137, pod.ParsedPod.Spec.RestartPolicy ?? "Always", cause);
+                    Exited(pod, container, ended.ExitCode ?? 137, pod.ParsedPod.Spec.RestartPolicy ?? "Always", cause, killedForProbe: true);
                     ReadyTransition(pod, _time.GetUtcNow());
                     pod.ReadyUnsaved = false;
                     pod.ProbeUnsaved = false;

@@ -417,7 +417,7 @@ internal sealed partial class PodManager : BackgroundService
                 _ => new V1ContainerState { Waiting = new V1ContainerStateWaiting { Reason = c.Reason, Message = c.Message } },
             },
             LastState = c.LastExitCode is { } last && c.Phase != ContainerPhase.Terminated
-                ? new V1ContainerState { Terminated = Terminated(last, last == 0 ? "Completed" : "Error", null, null, c.FinishedAt) }
+                ? new V1ContainerState { Terminated = Terminated(last, last == 0 ? "Completed" : "Error", c.LastMessage, null, c.FinishedAt) }
                 : new V1ContainerState(),
         }).ToList();
         var allDone = containers.Count > 0 && containers.All(c => c.Phase == ContainerPhase.Terminated);
@@ -586,13 +586,14 @@ internal sealed partial class PodManager : BackgroundService
         }
     }
 
-    private void Exited(PodRecord pod, ContainerRecord container, int? exitCode, string policy, string? cause = null)
+    private void Exited(PodRecord pod, ContainerRecord container, int? exitCode, string policy, string? cause = null, bool killedForProbe = false)
     {
         var now = _time.GetUtcNow();
         container.FinishedAt = now;
         container.Pid = 0;
         container.ContainerId = null;
-        var restart = policy == "Always" || (policy == "OnFailure" && exitCode != 0);
+        // As the kubelet does, a container stopped for a failed probe restarts under OnFailure whatever its exit code.
+        var restart = policy == "Always" || (policy == "OnFailure" && (exitCode != 0 || killedForProbe));
         LogContainerExited(_logger, container.Name, pod.Name, pod.LeaseId, exitCode ?? -1, restart);
         if (restart)
         {
@@ -601,6 +602,7 @@ internal sealed partial class PodManager : BackgroundService
             container.Reason = "CrashLoopBackOff";
             container.Message = (cause is null ? "" : cause + "; ") + string.Create(CultureInfo.InvariantCulture, $"back-off {delay.TotalSeconds:0.#}s restarting the exited container (exit code {exitCode?.ToString(CultureInfo.InvariantCulture) ?? "unknown"})");
             container.LastExitCode = exitCode ?? 255;
+            container.LastMessage = cause;
             container.RestartAt = now + delay;
             container.RestartCount++;
         }

@@ -31,6 +31,18 @@ internal sealed class AgentRequestException : Exception
 /// <summary>Checks a pod before anything of it runs, and sums what it needs.</summary>
 internal static partial class PodValidation
 {
+    /// <summary>The longest a container may take to stop: a pod cannot hold its own deletion longer.</summary>
+    public const long MaxTerminationGraceSeconds = 600;
+
+    /// <summary>The longest probe period and initial delay: a day.</summary>
+    public const long MaxProbeSeconds = 86_400;
+
+    /// <summary>The longest one probe may run.</summary>
+    public const long MaxProbeTimeoutSeconds = 3600;
+
+    /// <summary>The most results in a row a probe may need.</summary>
+    public const long MaxProbeThreshold = 10_000;
+
     public static void CheckName(string what, string? name)
     {
         if (string.IsNullOrEmpty(name) || name.Length > 63 || !DnsLabel().IsMatch(name))
@@ -67,6 +79,11 @@ internal static partial class PodValidation
             {
                 throw new AgentRequestException(400, $"spec.volumes[{volume.Name}]: only emptyDir volumes are supported; the operator resolves ConfigMaps into the pod and never ships Secrets unless allowed");
             }
+        }
+
+        if (pod.Spec.TerminationGracePeriodSeconds is < 0 or > MaxTerminationGraceSeconds)
+        {
+            throw new AgentRequestException(400, string.Create(CultureInfo.InvariantCulture, $"spec.terminationGracePeriodSeconds is {pod.Spec.TerminationGracePeriodSeconds}; it must be from 0 to {MaxTerminationGraceSeconds}"));
         }
 
         if (pod.Spec.RestartPolicy is { } policy && policy is not ("Always" or "OnFailure" or "Never"))
@@ -146,24 +163,21 @@ internal static partial class PodValidation
             throw new AgentRequestException(400, $"{path} must have exactly one of exec, httpGet and tcpSocket");
         }
 
-        foreach (var (field, value, minimum) in new (string, int?, int)[]
+        // Bounded above too: the agent holds timers, processes and a pod's stop for these long.
+        foreach (var (field, value, minimum, maximum) in new (string, long?, long, long)[]
         {
-            ("initialDelaySeconds", probe.InitialDelaySeconds, 0),
-            ("periodSeconds", probe.PeriodSeconds, 1),
-            ("timeoutSeconds", probe.TimeoutSeconds, 1),
-            ("successThreshold", probe.SuccessThreshold, 1),
-            ("failureThreshold", probe.FailureThreshold, 1),
+            ("initialDelaySeconds", probe.InitialDelaySeconds, 0, MaxProbeSeconds),
+            ("periodSeconds", probe.PeriodSeconds, 1, MaxProbeSeconds),
+            ("timeoutSeconds", probe.TimeoutSeconds, 1, MaxProbeTimeoutSeconds),
+            ("successThreshold", probe.SuccessThreshold, 1, MaxProbeThreshold),
+            ("failureThreshold", probe.FailureThreshold, 1, MaxProbeThreshold),
+            ("terminationGracePeriodSeconds", probe.TerminationGracePeriodSeconds, 1, MaxTerminationGraceSeconds),
         })
         {
-            if (value < minimum)
+            if (value < minimum || value > maximum)
             {
-                throw new AgentRequestException(400, string.Create(CultureInfo.InvariantCulture, $"{path}.{field} is {value}; it must be at least {minimum}"));
+                throw new AgentRequestException(400, string.Create(CultureInfo.InvariantCulture, $"{path}.{field} is {value}; it must be from {minimum} to {maximum}"));
             }
-        }
-
-        if (probe.TerminationGracePeriodSeconds is < 1)
-        {
-            throw new AgentRequestException(400, string.Create(CultureInfo.InvariantCulture, $"{path}.terminationGracePeriodSeconds is {probe.TerminationGracePeriodSeconds}; it must be at least 1"));
         }
 
         if (kind != ProbeKind.Readiness && probe.SuccessThreshold is { } threshold && threshold != 1)
@@ -199,7 +213,7 @@ internal static partial class PodValidation
 
         try
         {
-            ContainerProber.Url(http, 1);
+            ContainerProber.Url(http, new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 1));
         }
         catch (UriFormatException)
         {

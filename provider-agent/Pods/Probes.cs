@@ -17,6 +17,16 @@ internal enum ProbeKind
 /// <param name="Message">What was seen, for the log and the container's status when it fails.</param>
 internal sealed record ProbeResult(bool Success, string Message);
 
+/// <summary>What a probe acts on: one run of one container, through its runtime.</summary>
+internal interface IProbeTarget
+{
+    /// <summary>Where the container's port is reached; null when it cannot be.</summary>
+    Task<System.Net.IPEndPoint?> EndpointAsync(int containerPort, int hostPort, CancellationToken cancellationToken);
+
+    /// <summary>Runs a command in the container.</summary>
+    Task<Runtime.ExecResult> ExecAsync(IReadOnlyList<string> command, TimeSpan timeout, CancellationToken cancellationToken);
+}
+
 /// <summary>One probe of one container run: consecutive results, when it runs next, and whether it is running now.</summary>
 internal sealed class ProbeCounter
 {
@@ -27,6 +37,9 @@ internal sealed class ProbeCounter
     public DateTimeOffset? NextAt { get; set; }
 
     public bool InFlight { get; set; }
+
+    /// <summary>For a container that outlived an agent restart: whether a result since has decided its readiness.</summary>
+    public bool Decided { get; set; }
 }
 
 /// <summary>The probes of one container run. Read and written under the pod manager's lock.</summary>
@@ -42,9 +55,10 @@ internal sealed class ProbeSchedule(long instance)
 
 /// <summary>
 /// Runs a container's probes as the kubelet does (httpGet, tcpSocket, exec), with one difference that a
-/// provider's safety needs: a probe always goes to the provider's loopback address and the host port the
-/// agent published for the probed container port, never to a host the pod names, so a tenant cannot
-/// aim the agent at other hosts or at ports that are not its own.
+/// provider's safety needs: a probe goes only to an address the runtime gives for one of the container's
+/// declared ports (the provider's loopback address and the published host port, or the container's own
+/// address), never to a host the pod names, so a tenant cannot aim the agent at other hosts or at ports
+/// that are not its own.
 /// </summary>
 internal sealed class ContainerProber : IDisposable
 {
@@ -114,24 +128,37 @@ internal sealed class ContainerProber : IDisposable
             : ports.FirstOrDefault(p => p.Name == value)?.ContainerPort;
     }
 
+    /// <summary>How much longer than its timeout an exec may take before the probe gives up on the runtime.</summary>
+    private static readonly TimeSpan RuntimeSlack = TimeSpan.FromSeconds(5);
+
     /// <summary>Runs one probe once. Never throws for what the workload does: every failure is a result.</summary>
     /// <param name="probe">The probe.</param>
     /// <param name="container">The container's spec, to find the probed port.</param>
     /// <param name="hostPorts">The container's published ports: container port to host port.</param>
-    /// <param name="exec">Runs a command in the container, for exec probes.</param>
+    /// <param name="target">The container run, through its runtime.</param>
     /// <param name="cancellationToken">Stops the probe.</param>
-    public async Task<ProbeResult> RunAsync(V1Probe probe, V1Container container, IReadOnlyDictionary<int, int> hostPorts, Func<IReadOnlyList<string>, TimeSpan, CancellationToken, Task<Runtime.ExecResult>> exec, CancellationToken cancellationToken)
+    public async Task<ProbeResult> RunAsync(V1Probe probe, V1Container container, IReadOnlyDictionary<int, int> hostPorts, IProbeTarget target, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(probe);
         ArgumentNullException.ThrowIfNull(container);
         ArgumentNullException.ThrowIfNull(hostPorts);
-        ArgumentNullException.ThrowIfNull(exec);
+        ArgumentNullException.ThrowIfNull(target);
         var timeout = Timeout(probe);
         try
         {
             if (probe.Exec is { } action)
             {
-                var result = await exec([.. action.Command ?? []], timeout, cancellationToken).ConfigureAwait(false);
+                Runtime.ExecResult result;
+                try
+                {
+                    // A runtime that hangs (a docker daemon that stopped answering) fails the probe rather than freezing it.
+                    result = await target.ExecAsync([.. action.Command ?? []], timeout, cancellationToken).WaitAsync(timeout + RuntimeSlack, cancellationToken).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                    return new ProbeResult(false, string.Create(CultureInfo.InvariantCulture, $"the runtime did not run the command within {(timeout + RuntimeSlack).TotalSeconds:0.#}s"));
+                }
+
                 return result.TimedOut ? new ProbeResult(false, string.Create(CultureInfo.InvariantCulture, $"command timed out after {timeout.TotalSeconds:0.#}s"))
                     : result.ExitCode == 0 ? new ProbeResult(true, "")
                     : new ProbeResult(false, string.Create(CultureInfo.InvariantCulture, $"command exited with {result.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "an unknown code"}: {Shorten(result.Output)}"));
@@ -147,9 +174,14 @@ internal sealed class ContainerProber : IDisposable
             deadline.CancelAfter(timeout);
             try
             {
+                if (await target.EndpointAsync(containerPort, hostPort, deadline.Token).ConfigureAwait(false) is not { } endpoint)
+                {
+                    return new ProbeResult(false, "the container has no address to probe");
+                }
+
                 return probe.HttpGet is { } get
-                    ? await HttpAsync(get, hostPort, deadline.Token).ConfigureAwait(false)
-                    : await TcpAsync(hostPort, deadline.Token).ConfigureAwait(false);
+                    ? await HttpAsync(get, endpoint, deadline.Token).ConfigureAwait(false)
+                    : await TcpAsync(endpoint, deadline.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
@@ -164,9 +196,10 @@ internal sealed class ContainerProber : IDisposable
 
     public void Dispose() => _http.Dispose();
 
-    /// <summary>The URL an httpGet probe asks: always the loopback address and the published port, whatever host the probe names.</summary>
-    internal static Uri Url(V1HTTPGetAction get, int hostPort)
+    /// <summary>The URL an httpGet probe asks: always the address the runtime gave, whatever host the probe names.</summary>
+    internal static Uri Url(V1HTTPGetAction get, System.Net.IPEndPoint endpoint)
     {
+        ArgumentNullException.ThrowIfNull(endpoint);
         ArgumentNullException.ThrowIfNull(get);
         var scheme = string.Equals(get.Scheme, "HTTPS", StringComparison.OrdinalIgnoreCase) ? "https" : "http";
         var path = get.Path is { Length: > 0 } p ? p : "/";
@@ -175,17 +208,19 @@ internal sealed class ContainerProber : IDisposable
             path = "/" + path;
         }
 
-        var url = new Uri(string.Create(CultureInfo.InvariantCulture, $"{scheme}://127.0.0.1:{hostPort}{path}"), UriKind.Absolute);
+        var host = endpoint.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{endpoint.Address}]" : endpoint.Address.ToString();
+        var url = new Uri(string.Create(CultureInfo.InvariantCulture, $"{scheme}://{host}:{endpoint.Port}{path}"), UriKind.Absolute);
 
         // A path cannot move the request elsewhere ("//host" or "@host" forms): the host and port are checked after parsing.
-        return url.Host == "127.0.0.1" && url.Port == hostPort && url.UserInfo.Length == 0
+        return url.HostNameType is UriHostNameType.IPv4 or UriHostNameType.IPv6 && System.Net.IPAddress.Parse(url.DnsSafeHost).Equals(endpoint.Address)
+            && url.Port == endpoint.Port && url.UserInfo.Length == 0
             ? url
             : throw new UriFormatException($"the probe's path {get.Path} does not make a URL on the container's port");
     }
 
-    private async Task<ProbeResult> HttpAsync(V1HTTPGetAction get, int hostPort, CancellationToken cancellationToken)
+    private async Task<ProbeResult> HttpAsync(V1HTTPGetAction get, System.Net.IPEndPoint endpoint, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, Url(get, hostPort));
+        using var request = new HttpRequestMessage(HttpMethod.Get, Url(get, endpoint));
 
         // A fresh connection each time, as the kubelet does: a kept-alive connection would hide a listener that died.
         request.Headers.ConnectionClose = true;
@@ -213,10 +248,10 @@ internal sealed class ContainerProber : IDisposable
             : new ProbeResult(false, string.Create(CultureInfo.InvariantCulture, $"HTTP probe failed with statuscode: {status}"));
     }
 
-    private static async Task<ProbeResult> TcpAsync(int hostPort, CancellationToken cancellationToken)
+    private static async Task<ProbeResult> TcpAsync(System.Net.IPEndPoint endpoint, CancellationToken cancellationToken)
     {
-        using var client = new TcpClient();
-        await client.ConnectAsync(System.Net.IPAddress.Loopback, hostPort, cancellationToken).ConfigureAwait(false);
+        using var client = new TcpClient(endpoint.AddressFamily);
+        await client.ConnectAsync(endpoint, cancellationToken).ConfigureAwait(false);
         return new ProbeResult(true, "");
     }
 

@@ -22,6 +22,7 @@ internal sealed class DockerRuntime : IPodRuntime, IDisposable
     private static readonly TimeSpan ExecPoll = TimeSpan.FromMilliseconds(50);
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<string, string> _hungExecs = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, IPAddress> _addresses = new(StringComparer.Ordinal);
 
     public DockerRuntime(string socketPath)
     {
@@ -124,8 +125,35 @@ internal sealed class DockerRuntime : IPodRuntime, IDisposable
         }
 
         var exitCode = state["ExitCode"]?.GetValue<int>();
+        Forget(id);
         await SendAsync(HttpMethod.Delete, $"containers/{id}?force=true", null, cancellationToken, HttpStatusCode.NotFound).ConfigureAwait(false);
         return new ContainerProbe(false, exitCode);
+    }
+
+    /// <summary>
+    /// The container's own address on its network and the container port, as the kubelet probes a pod's
+    /// IP. Not the published host port on the loopback address: Docker's userland proxy accepts
+    /// connections there whether or not anything in the container listens.
+    /// </summary>
+    public async Task<IPEndPoint?> ProbeEndpointAsync(ContainerHandle handle, int containerPort, int hostPort, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(handle);
+        var id = handle.ContainerId ?? throw new ArgumentException("a docker container handle has an id", nameof(handle));
+        if (!_addresses.TryGetValue(id, out var address))
+        {
+            var inspect = await SendAsync(HttpMethod.Get, $"containers/{id}/json", null, cancellationToken, HttpStatusCode.NotFound).ConfigureAwait(false);
+            var settings = inspect?["NetworkSettings"];
+            var text = settings?["IPAddress"]?.GetValue<string>() is { Length: > 0 } direct ? direct
+                : settings?["Networks"]?.AsObject().Select(n => n.Value?["IPAddress"]?.GetValue<string>()).FirstOrDefault(a => !string.IsNullOrEmpty(a));
+            if (!IPAddress.TryParse(text, out address))
+            {
+                return null;
+            }
+
+            _addresses[id] = address;
+        }
+
+        return new IPEndPoint(address, containerPort);
     }
 
     /// <summary>
@@ -167,6 +195,7 @@ internal sealed class DockerRuntime : IPodRuntime, IDisposable
         var exec = created?["Id"]?.GetValue<string>() ?? throw new InvalidOperationException("docker created an exec without an id");
         await SendAsync(HttpMethod.Post, $"exec/{exec}/start", new JsonObject { ["Detach"] = true, ["Tty"] = false }, cancellationToken).ConfigureAwait(false);
         var deadline = System.Diagnostics.Stopwatch.StartNew();
+        var poll = ExecPoll;
         while (true)
         {
             var inspect = await SendAsync(HttpMethod.Get, $"exec/{exec}/json", null, cancellationToken).ConfigureAwait(false)
@@ -182,7 +211,9 @@ internal sealed class DockerRuntime : IPodRuntime, IDisposable
                 return new ExecResult(null, "", TimedOut: true);
             }
 
-            await Task.Delay(ExecPoll, cancellationToken).ConfigureAwait(false);
+            // Quick commands are seen at once; slow ones are asked less and less often, up to once a second.
+            await Task.Delay(poll, cancellationToken).ConfigureAwait(false);
+            poll = TimeSpan.FromTicks(Math.Min(poll.Ticks * 2, TimeSpan.TicksPerSecond));
         }
     }
 
@@ -194,10 +225,7 @@ internal sealed class DockerRuntime : IPodRuntime, IDisposable
             return;
         }
 
-        foreach (var key in _hungExecs.Keys.Where(k => k.StartsWith(id + "\n", StringComparison.Ordinal)))
-        {
-            _hungExecs.TryRemove(key, out _);
-        }
+        Forget(id);
 
         var seconds = ((int)Math.Ceiling(grace.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
         await SendAsync(HttpMethod.Post, $"containers/{id}/stop?t={seconds}", null, cancellationToken, HttpStatusCode.NotModified, HttpStatusCode.NotFound).ConfigureAwait(false);
@@ -209,6 +237,16 @@ internal sealed class DockerRuntime : IPodRuntime, IDisposable
         _stopping.Cancel();
         _stopping.Dispose();
         _http.Dispose();
+    }
+
+    // What the runtime remembers of a container that is going away.
+    private void Forget(string id)
+    {
+        _addresses.TryRemove(id, out _);
+        foreach (var key in _hungExecs.Keys.Where(k => k.StartsWith(id + "\n", StringComparison.Ordinal)))
+        {
+            _hungExecs.TryRemove(key, out _);
+        }
     }
 
     private async Task<bool?> ExecRunningAsync(string exec, CancellationToken cancellationToken) =>

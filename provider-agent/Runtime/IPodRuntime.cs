@@ -45,6 +45,13 @@ internal interface IPodRuntime
     /// <summary>Whether a container still runs, and its exit code if not; works for containers started before an agent restart.</summary>
     Task<ContainerProbe> ProbeAsync(ContainerHandle handle, string workDir, string logPath, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Where a probe reaches a container's port: an address the runtime knows (the provider's loopback and
+    /// the published host port, or the container's own address), never one the pod names.
+    /// </summary>
+    /// <returns>The address, or null when the container has none (it is not running).</returns>
+    Task<System.Net.IPEndPoint?> ProbeEndpointAsync(ContainerHandle handle, int containerPort, int hostPort, CancellationToken cancellationToken);
+
     /// <summary>Runs a command in a running container, as an exec probe does, and waits for it up to a timeout.</summary>
     /// <param name="handle">The container.</param>
     /// <param name="launch">What the container was started with (its environment and working directory).</param>

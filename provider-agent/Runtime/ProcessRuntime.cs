@@ -113,6 +113,10 @@ internal sealed class ProcessRuntime : IPodRuntime
         return new ContainerProbe(false, File.Exists(exitFile) && int.TryParse(File.ReadAllText(exitFile).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var code) ? code : null);
     }
 
+    /// <summary>A process listens on the host: its published port on the provider's loopback address.</summary>
+    public Task<System.Net.IPEndPoint?> ProbeEndpointAsync(ContainerHandle handle, int containerPort, int hostPort, CancellationToken cancellationToken) =>
+        Task.FromResult<System.Net.IPEndPoint?>(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, hostPort));
+
     /// <summary>
     /// Runs the command as a process of its own, with the container's environment and working directory
     /// (the process runtime has no more of a container to enter), in a process group that is killed when
@@ -127,15 +131,10 @@ internal sealed class ProcessRuntime : IPodRuntime
             return new ExecResult(null, "the command is empty", TimedOut: false);
         }
 
-        var start = new ProcessStartInfo(_setsid)
-        {
-            UseShellExecute = false,
-            WorkingDirectory = WorkingDirectory(launch),
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var argument in Expand(command, launch.Environment))
+        // The command's output goes nowhere: read through pipes, a daemon it started could hold them open
+        // for ever. "$@" is the command and its args, as for containers.
+        var start = new ProcessStartInfo(_setsid) { UseShellExecute = false, WorkingDirectory = WorkingDirectory(launch) };
+        foreach (var argument in (string[])["sh", "-c", "exec \"$@\" </dev/null >/dev/null 2>&1", "sh", .. Expand(command, launch.Environment)])
         {
             start.ArgumentList.Add(argument);
         }
@@ -151,16 +150,13 @@ internal sealed class ProcessRuntime : IPodRuntime
             return new ExecResult(null, e.Message, TimedOut: false);
         }
 
-        process.StandardInput.Close();
-        var output = new BoundedText(ExecOutputLimit);
-        var reading = Task.WhenAll(output.ReadAsync(process.StandardOutput), output.ReadAsync(process.StandardError));
         var ticks = ProcFs.Stat(process.Id)?.StartTicks ?? 0;
         var timedOut = false;
         using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
-            deadline.CancelAfter(timeout);
             try
             {
+                deadline.CancelAfter(timeout);
                 await process.WaitForExitAsync(deadline.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
@@ -174,16 +170,10 @@ internal sealed class ProcessRuntime : IPodRuntime
             }
         }
 
-        try
-        {
-            // A process that left the group (a daemon of its own) may hold the pipes open: its output is not waited for.
-            await reading.WaitAsync(TimeSpan.FromSeconds(1), CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-        }
-
-        return timedOut ? new ExecResult(null, output.Text, TimedOut: true) : new ExecResult(process.ExitCode, output.Text, TimedOut: false);
+        // 127 is the shell's "command not found".
+        return timedOut ? new ExecResult(null, "", TimedOut: true)
+            : process.ExitCode == 127 ? new ExecResult(127, $"{command[0]} was not found or could not run", TimedOut: false)
+            : new ExecResult(process.ExitCode, "", TimedOut: false);
     }
 
     public async Task StopAsync(ContainerHandle handle, TimeSpan grace, CancellationToken cancellationToken)
@@ -249,9 +239,6 @@ internal sealed class ProcessRuntime : IPodRuntime
         }
     }
 
-    /// <summary>The most of an exec's output kept.</summary>
-    private const int ExecOutputLimit = 10 * 1024;
-
     // A clean environment: the agent's own settings (and secrets) are not the tenant's business.
     private static void SetEnvironment(ProcessStartInfo start, ContainerLaunch launch)
     {
@@ -262,36 +249,6 @@ internal sealed class ProcessRuntime : IPodRuntime
         foreach (var (name, value) in launch.Environment)
         {
             start.Environment[name] = value;
-        }
-    }
-
-    /// <summary>Keeps the start of what a command prints, reading (and dropping) the rest so the command never blocks on a full pipe.</summary>
-    private sealed class BoundedText(int limit)
-    {
-        private readonly System.Text.StringBuilder _text = new();
-
-        public string Text
-        {
-            get
-            {
-                lock (_text)
-                {
-                    return _text.ToString();
-                }
-            }
-        }
-
-        public async Task ReadAsync(StreamReader reader)
-        {
-            var buffer = new char[4096];
-            int read;
-            while ((read = await reader.ReadAsync(buffer).ConfigureAwait(false)) > 0)
-            {
-                lock (_text)
-                {
-                    _text.Append(buffer, 0, Math.Min(read, Math.Max(0, limit - _text.Length)));
-                }
-            }
         }
     }
 

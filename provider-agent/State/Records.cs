@@ -62,6 +62,9 @@ internal sealed record ContainerRecord
 
     public int? LastExitCode { get; set; }
 
+    /// <summary>Why the last run ended, when the agent ended it (a failed probe), or null.</summary>
+    public string? LastMessage { get; set; }
+
     public DateTimeOffset? StartedAt { get; set; }
 
     public DateTimeOffset? FinishedAt { get; set; }

@@ -85,9 +85,19 @@ public sealed class DeploymentValidationTests
         spec.Template.Spec.Containers[0].LivenessProbe = new V1Probe { TcpSocket = new V1TCPSocketAction { Port = 9090 } };
         Assert.Equal(("UnsupportedField", "spec.template.spec.containers[0].livenessProbe.tcpSocket.port"), Problem(spec));
 
+        spec.Template.Spec.Containers[0].LivenessProbe = new V1Probe { TcpSocket = new V1TCPSocketAction { Port = 8080 }, TerminationGracePeriodSeconds = 601 };
+        Assert.Equal(("UnsupportedField", "spec.template.spec.containers[0].livenessProbe.terminationGracePeriodSeconds"), Problem(spec));
+
+        spec.Template.Spec.Containers[0].LivenessProbe = new V1Probe { TcpSocket = new V1TCPSocketAction { Port = 8080 }, TimeoutSeconds = 3601 };
+        Assert.Equal(("UnsupportedField", "spec.template.spec.containers[0].livenessProbe.timeoutSeconds"), Problem(spec));
+
         spec.Template.Spec.Containers[0].LivenessProbe = null;
         spec.Template.Spec.Containers[0].ReadinessProbe = new V1Probe { HttpGet = new V1HTTPGetAction { Port = "admin" } };
         Assert.Equal(("UnsupportedField", "spec.template.spec.containers[0].readinessProbe.httpGet.port"), Problem(spec));
+
+        spec.Template.Spec.Containers[0].ReadinessProbe = null;
+        spec.Template.Spec.TerminationGracePeriodSeconds = 3600;
+        Assert.Equal(("UnsupportedField", "spec.template.spec.terminationGracePeriodSeconds"), Problem(spec));
     }
 
     [Theory]

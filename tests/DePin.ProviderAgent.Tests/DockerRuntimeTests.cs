@@ -23,8 +23,14 @@ public sealed class DockerRuntimeTests : IAsyncLifetime
     private readonly ConcurrentDictionary<string, string[]> _execs = new();
     private WebApplication? _engine;
 
-    /// <summary>When set, a created container's published port is played by a listener answering /healthz with <see cref="_health"/>.</summary>
+    /// <summary>
+    /// When set, a created container gets an address of its own (127.0.0.N) where its first port is played by a
+    /// listener answering with <see cref="_health"/>; its published host port is played as Docker's userland
+    /// proxy plays it, accepting every connection whether or not the container listens.
+    /// </summary>
     private bool _playPorts;
+
+    private readonly ConcurrentDictionary<string, PlayedPort> _proxies = new();
 
     private volatile int _health = 200;
 
@@ -53,9 +59,11 @@ public sealed class DockerRuntimeTests : IAsyncLifetime
                 case ("POST", [_, "containers", "create"]):
                     var created = "c" + (_calls.Count(c => c.Path.Contains("/containers/create", StringComparison.Ordinal)) - 1);
                     _containers[created] = null;
-                    if (_playPorts && JsonNode.Parse(body)!["HostConfig"]!["PortBindings"]!.AsObject().FirstOrDefault() is { Value: { } binding })
+                    if (_playPorts && JsonNode.Parse(body)!["HostConfig"]!["PortBindings"]!.AsObject().FirstOrDefault() is { Value: { } binding } published)
                     {
-                        _ports[created] = new PlayedPort(int.Parse(binding[0]!["HostPort"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture), () => _health);
+                        var containerPort = int.Parse(published.Key.Split('/')[0], System.Globalization.CultureInfo.InvariantCulture);
+                        _ports[created] = new PlayedPort(Address(created), containerPort, () => _health);
+                        _proxies[created] = new PlayedPort(System.Net.IPAddress.Loopback, int.Parse(binding[0]!["HostPort"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture), null);
                     }
 
                     context.Response.StatusCode = 201;
@@ -65,7 +73,9 @@ public sealed class DockerRuntimeTests : IAsyncLifetime
                     context.Response.StatusCode = 204;
                     break;
                 case ("GET", [_, "containers", var inspected, "json"]) when _containers.TryGetValue(inspected, out var exit):
-                    await context.Response.WriteAsync(exit is { } code ? $"{{\"State\":{{\"Running\":false,\"ExitCode\":{code}}}}}" : "{\"State\":{\"Running\":true}}");
+                    await context.Response.WriteAsync(exit is { } code
+                        ? $"{{\"State\":{{\"Running\":false,\"ExitCode\":{code}}}}}"
+                        : $"{{\"State\":{{\"Running\":true}},\"NetworkSettings\":{{\"IPAddress\":\"\",\"Networks\":{{\"bridge\":{{\"IPAddress\":\"{Address(inspected)}\"}}}}}}}}");
                     break;
                 case ("GET", [_, "containers", _, "logs"]):
                     var frame = Encoding.UTF8.GetBytes("hello from docker\n");
@@ -74,11 +84,11 @@ public sealed class DockerRuntimeTests : IAsyncLifetime
                     break;
                 case ("POST", [_, "containers", var stopped, "stop"]):
                     _containers[stopped] = 143;
-                    Unplay(stopped);
+                    Remove(stopped);
                     context.Response.StatusCode = 204;
                     break;
                 case ("DELETE", [_, "containers", var removed]) when _containers.TryRemove(removed, out _):
-                    Unplay(removed);
+                    Remove(removed);
                     context.Response.StatusCode = 204;
                     break;
                 case ("POST", [_, "containers", var target, "exec"]) when _containers.ContainsKey(target):
@@ -104,9 +114,9 @@ public sealed class DockerRuntimeTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        foreach (var id in _ports.Keys)
+        foreach (var id in _ports.Keys.Concat(_proxies.Keys).Distinct().ToList())
         {
-            Unplay(id);
+            Remove(id);
         }
 
         if (_engine is not null)
@@ -191,9 +201,13 @@ public sealed class DockerRuntimeTests : IAsyncLifetime
         await agent.CreateLeaseAsync("dock");
         var pod = AgentProcess.WorkloadPod("p1");
         var spec = pod["spec"]!["containers"]![0]!.AsObject();
+
+        // A container port free on the loopback addresses the stand-in gives its containers.
+        var containerPort = AgentProcess.FreePort();
+        spec["ports"] = new JsonArray(new JsonObject { ["containerPort"] = containerPort, ["name"] = "http" });
         spec["startupProbe"] = new JsonObject { ["exec"] = new JsonObject { ["command"] = new JsonArray("check", "$(GREETING)") }, ["periodSeconds"] = 1, ["failureThreshold"] = 600 };
         spec["readinessProbe"] = new JsonObject { ["httpGet"] = new JsonObject { ["path"] = "/healthz", ["port"] = "http" }, ["periodSeconds"] = 1, ["failureThreshold"] = 1 };
-        spec["livenessProbe"] = new JsonObject { ["tcpSocket"] = new JsonObject { ["port"] = 8080 }, ["periodSeconds"] = 1, ["failureThreshold"] = 2 };
+        spec["livenessProbe"] = new JsonObject { ["tcpSocket"] = new JsonObject { ["port"] = containerPort }, ["periodSeconds"] = 1, ["failureThreshold"] = 2 };
         await agent.SendAsync(HttpMethod.Post, "v1/leases/dock/pods", pod, System.Net.HttpStatusCode.Created);
 
         // The startup probe's command runs through docker exec, expanded, and fails: not started, not Ready.
@@ -210,8 +224,15 @@ public sealed class DockerRuntimeTests : IAsyncLifetime
         _health = 200;
         await UntilReadyAsync(agent, "True");
 
-        // The container's port stops answering: the liveness probe fails, docker stops it and the agent starts a new one.
+        // The container stops listening (its host port, Docker's proxy, still accepts): the liveness probe
+        // fails, docker stops the container and the agent starts a new one.
         Unplay("c0");
+        using (var proxy = new System.Net.Sockets.TcpClient())
+        {
+            var published = (await agent.SendAsync(HttpMethod.Get, "v1/leases/dock/pods/p1"))["spec"]!["containers"]![0]!["ports"]![0]!["hostPort"]!.GetValue<int>();
+            await proxy.ConnectAsync(System.Net.IPAddress.Loopback, published);
+        }
+
         await Eventually.UntilAsync(async () => (await agent.SendAsync(HttpMethod.Get, "v1/leases/dock/pods/p1"))["status"]!["containerStatuses"]![0]!["restartCount"]!.GetValue<int>() == 1, TimeSpan.FromSeconds(30));
         Assert.Contains(_calls, c => c.Method == "POST" && c.Path.StartsWith("/v1.41/containers/c0/stop", StringComparison.Ordinal));
         await Eventually.UntilAsync(() => _ports.ContainsKey("c1"), TimeSpan.FromSeconds(30));
@@ -233,6 +254,11 @@ public sealed class DockerRuntimeTests : IAsyncLifetime
     private static Task UntilReadyAsync(AgentProcess agent, string ready) =>
         Eventually.UntilAsync(async () => Ready(await agent.SendAsync(HttpMethod.Get, "v1/leases/dock/pods/p1")) == ready, TimeSpan.FromSeconds(30));
 
+    // The container's own address: 127.0.0.2 for c0, 127.0.0.3 for c1, and so on.
+    private static System.Net.IPAddress Address(string id) =>
+        System.Net.IPAddress.Parse("127.0.0." + (int.Parse(id[1..], System.Globalization.CultureInfo.InvariantCulture) + 2).ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    // The container's own port stops; its host port, Docker's proxy, still accepts until the container goes.
     private void Unplay(string id)
     {
         if (_ports.TryRemove(id, out var port))
@@ -241,15 +267,24 @@ public sealed class DockerRuntimeTests : IAsyncLifetime
         }
     }
 
-    /// <summary>A container's published port as the stand-in plays it: GET /healthz answers with the given status.</summary>
+    private void Remove(string id)
+    {
+        Unplay(id);
+        if (_proxies.TryRemove(id, out var proxy))
+        {
+            proxy.Dispose();
+        }
+    }
+
+    /// <summary>A port as the stand-in plays it: an HTTP answer with the given status, or (without one) a connection accepted and closed.</summary>
     private sealed class PlayedPort : IDisposable
     {
         private readonly System.Net.Sockets.TcpListener _listener;
         private readonly CancellationTokenSource _stop = new();
 
-        public PlayedPort(int port, Func<int> status)
+        public PlayedPort(System.Net.IPAddress address, int port, Func<int>? status)
         {
-            _listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+            _listener = new System.Net.Sockets.TcpListener(address, port);
             _listener.Start();
             _ = Task.Run(async () =>
             {
@@ -258,6 +293,11 @@ public sealed class DockerRuntimeTests : IAsyncLifetime
                     try
                     {
                         using var client = await _listener.AcceptTcpClientAsync(_stop.Token);
+                        if (status is null)
+                        {
+                            continue;
+                        }
+
                         await using var stream = client.GetStream();
                         using var reader = new StreamReader(stream, Encoding.ASCII, leaveOpen: true);
                         while (!string.IsNullOrEmpty(await reader.ReadLineAsync(_stop.Token)))

@@ -77,7 +77,7 @@ public sealed class ProbeTests
         pod = await UntilAsync(agent, "live", "p1", p => (int)Container(p)["restartCount"]! >= 1 && Container(p)["state"]!["running"] is not null);
         Assert.NotEqual(firstPid, AgentProcess.Pid(pod));
         Assert.Empty(AgentDirectory.GroupMembers(firstPid));
-        Assert.NotNull(Container(pod)["lastState"]!["terminated"]);
+        Assert.Contains("failed liveness probe, will be restarted", Container(pod)["lastState"]!["terminated"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
         pod = await RunningAsync(agent, "live", "p1");
         pod = await UntilAsync(agent, "live", "p1", Ready);
         Assert.Equal(1, (int)Container(pod)["restartCount"]!);
@@ -93,7 +93,7 @@ public sealed class ProbeTests
 
         never = await UntilAsync(agent, "live", "p2", p => p["status"]!["phase"]!.GetValue<string>() == "Failed");
         var terminated = Container(never)["state"]!["terminated"]!;
-        Assert.Contains("failed liveness probe", terminated["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains("failed liveness probe: HTTP probe failed with statuscode: 503", terminated["message"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.NotEqual(0, (int)terminated["exitCode"]!);
         Assert.Equal(0, (int)Container(never)["restartCount"]!);
         Assert.Empty(AgentDirectory.GroupMembers(neverPid));
@@ -145,7 +145,7 @@ public sealed class ProbeTests
         // A container whose startup probe never passes is restarted after failureThreshold failures.
         var failing = await UntilAsync(agent, "start", "p2", p => (int)Container(p)["restartCount"]! >= 1);
         Assert.False(Ready(failing));
-        Assert.Contains("failed startup probe", failing.ToJsonString(), StringComparison.Ordinal);
+        Assert.Contains("failed startup probe, will be restarted", Container(failing)["lastState"]!["terminated"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -162,7 +162,9 @@ public sealed class ProbeTests
             (Probe(new JsonObject { ["httpGet"] = new JsonObject { ["port"] = 8080, ["scheme"] = "FTP" } }), "httpGet.scheme \"FTP\" is not HTTP or HTTPS"),
             (Probe(new JsonObject { ["exec"] = new JsonObject { ["command"] = new JsonArray() } }), "exec.command must name a command"),
             (Probe(HttpGet("/", 8080), successThreshold: 2), "successThreshold is 2; it must be 1 for liveness probes"),
-            (Probe(HttpGet("/", 8080), periodSeconds: 0), "periodSeconds is 0; it must be at least 1"),
+            (Probe(HttpGet("/", 8080), periodSeconds: 0), "periodSeconds is 0; it must be from 1 to 86400"),
+            (Probe(new JsonObject { ["httpGet"] = new JsonObject { ["port"] = 8080 }, ["timeoutSeconds"] = 5_000_000 }), "timeoutSeconds is 5000000; it must be from 1 to 3600"),
+            (Probe(new JsonObject { ["exec"] = new JsonObject { ["command"] = new JsonArray("false") }, ["terminationGracePeriodSeconds"] = 1_000_000_000 }), "terminationGracePeriodSeconds is 1000000000; it must be from 1 to 600"),
             (Probe(new JsonObject { ["httpGet"] = new JsonObject { ["port"] = 8080, ["httpHeaders"] = new JsonArray(new JsonObject { ["name"] = "X\r\nEvil", ["value"] = "1" }) } }), "is not a valid HTTP header"),
         })
         {
@@ -172,7 +174,59 @@ public sealed class ProbeTests
             Assert.Contains(expected, refusal["message"]!.GetValue<string>(), StringComparison.Ordinal);
         }
 
+        var slow = AgentProcess.WorkloadPod("p1");
+        slow["spec"]!["terminationGracePeriodSeconds"] = 601;
+        Assert.Contains("spec.terminationGracePeriodSeconds is 601; it must be from 0 to 600", (await agent.SendAsync(HttpMethod.Post, "v1/leases/bad/pods", slow, HttpStatusCode.BadRequest))["message"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Empty((await agent.SendAsync(HttpMethod.Get, "v1/leases/bad/pods"))["items"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task AfterAnAgentRestart_AReadyPodStaysReadyWithItsTransitionTime_AndTheFirstProbeDecidesAtOnce()
+    {
+        using var directory = new AgentDirectory();
+        var port = AgentProcess.FreePort();
+        var agent = await AgentProcess.StartAsync(directory.Data, port);
+        JsonObject pod;
+        DateTime readySince;
+        try
+        {
+            await agent.CreateLeaseAsync("again");
+
+            // So many failures in a row are needed that only the rule for a restart can turn it not Ready soon.
+            await agent.SendAsync(HttpMethod.Post, "v1/leases/again/pods", Probed("p1", "readinessProbe", HttpGet("/healthz", "http"), failureThreshold: 10_000), HttpStatusCode.Created);
+            await agent.SendAsync(HttpMethod.Post, "v1/leases/again/pods", Probed("p2", "readinessProbe", HttpGet("/healthz", "http"), failureThreshold: 10_000), HttpStatusCode.Created);
+            await RunningAsync(agent, "again", "p1");
+            await RunningAsync(agent, "again", "p2");
+            pod = await UntilAsync(agent, "again", "p1", Ready);
+            await UntilAsync(agent, "again", "p2", Ready);
+            readySince = Condition(pod, "Ready")["lastTransitionTime"]!.GetValue<DateTime>();
+
+            // Saved before the agent goes: the supervision round writes what the probes changed.
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            await agent.KillAsync();
+        }
+        finally
+        {
+            await agent.DisposeAsync();
+        }
+
+        // While the agent is down, p2's workload stops serving.
+        using (var http = new HttpClient())
+        {
+            var p2 = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(directory.Data, "state", "pods", "again__p2.json")))!;
+            var hostPort = p2["Containers"]![0]!["HostPorts"]!["8080"]!.GetValue<int>();
+            await http.GetStringAsync($"http://127.0.0.1:{hostPort}/sick");
+        }
+
+        await using var restarted = await AgentProcess.StartAsync(directory.Data, port);
+        pod = await restarted.SendAsync(HttpMethod.Get, "v1/leases/again/pods/p1");
+        Assert.True(Ready(pod), pod.ToJsonString());
+        Assert.Equal(readySince, Condition(pod, "Ready")["lastTransitionTime"]!.GetValue<DateTime>());
+        await UntilAsync(restarted, "again", "p2", p => !Ready(p));
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        pod = await restarted.SendAsync(HttpMethod.Get, "v1/leases/again/pods/p1");
+        Assert.True(Ready(pod), pod.ToJsonString());
+        Assert.Equal(readySince, Condition(pod, "Ready")["lastTransitionTime"]!.GetValue<DateTime>());
     }
 
     [Theory]
@@ -183,7 +237,7 @@ public sealed class ProbeTests
     [InlineData(null, null, "http://127.0.0.1:4321/")]
     public void AnHttpProbe_GoesToTheContainersPublishedPort_WhateverHostOrPathItNames(string? host, string? path, string expected)
     {
-        var url = Pods.ContainerProber.Url(new k8s.Models.V1HTTPGetAction { Host = host, Path = path, Port = 8080 }, 4321);
+        var url = Pods.ContainerProber.Url(new k8s.Models.V1HTTPGetAction { Host = host, Path = path, Port = 8080 }, new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 4321));
 
         Assert.Equal(expected, url.ToString());
         Assert.Equal("127.0.0.1", url.Host);

@@ -95,6 +95,12 @@ internal static class DeploymentValidation
         return null;
     }
 
+    /// <summary>The longest termination grace a provider's agent accepts (its own limit).</summary>
+    private const long MaxTerminationGraceSeconds = 600;
+
+    /// <summary>The longest probe timeout a provider's agent accepts (its own limit).</summary>
+    private const long MaxProbeTimeoutSeconds = 3600;
+
     private static SpecProblem? CheckTemplate(V1PodTemplateSpec template, bool allowSecrets)
     {
         foreach (var label in template.Metadata?.Labels?.Keys ?? [])
@@ -119,6 +125,11 @@ internal static class DeploymentValidation
         if (spec.ImagePullSecrets is { Count: > 0 } && !allowSecrets)
         {
             return new SpecProblem("SecretsNotAllowed", "spec.template.spec.imagePullSecrets: Secrets are not sent to providers unless placement.allowSecrets is true");
+        }
+
+        if (spec.TerminationGracePeriodSeconds > MaxTerminationGraceSeconds)
+        {
+            return new SpecProblem("UnsupportedField", string.Create(System.Globalization.CultureInfo.InvariantCulture, $"spec.template.spec.terminationGracePeriodSeconds: provider agents give a container at most {MaxTerminationGraceSeconds} s to stop"));
         }
 
         var volumes = spec.Volumes ?? [];
@@ -174,6 +185,16 @@ internal static class DeploymentValidation
                 if (probe?.Grpc is not null)
                 {
                     return new SpecProblem("UnsupportedField", $"{path}.{field}.grpc: provider agents run httpGet, tcpSocket and exec probes, not grpc");
+                }
+
+                if (probe?.TerminationGracePeriodSeconds > MaxTerminationGraceSeconds)
+                {
+                    return new SpecProblem("UnsupportedField", string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{path}.{field}.terminationGracePeriodSeconds: provider agents give a container at most {MaxTerminationGraceSeconds} s to stop"));
+                }
+
+                if (probe?.TimeoutSeconds > MaxProbeTimeoutSeconds)
+                {
+                    return new SpecProblem("UnsupportedField", string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{path}.{field}.timeoutSeconds: provider agents let a probe run at most {MaxProbeTimeoutSeconds} s"));
                 }
 
                 // An agent reaches a container only through the ports it declares, as they are published on the provider's host.
