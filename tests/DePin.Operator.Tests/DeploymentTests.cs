@@ -74,6 +74,23 @@ public sealed class DeploymentTests
     }
 
     [Fact]
+    public async Task LeasesThatReachTheOperatorsCacheLate_AreNotAuctionedAgain()
+    {
+        await using var world = await OperatorWorld.StartStaticAsync(Fleet);
+
+        // The watch of DePinLeases lags: the second lease of the order reaches the operator 8 s after the first.
+        world.Server.Faults.DelayWatch("depinleases", skip: 1, TimeSpan.FromSeconds(8));
+        await world.CreateAsync(OperatorWorld.WebServiceExample("late"));
+        var running = await world.WaitAsync("late", d => d.Status?.Phase == DeploymentPhase.Running, TimeSpan.FromSeconds(90));
+
+        Assert.True(world.Server.Faults.Injected > 0, "the watch was not held back");
+        Assert.True(running.Status!.Order!.Attempt == 1, $"a lease the cache had not shown yet was auctioned again: order attempt {running.Status.Order.Attempt}\noperator log:\n{world.OperatorLog}");
+        var posted = (await world.Kube.CoreV1.ListNamespacedEventAsync("default")).Items.Where(e => e.Reason == "OrderPosted" && e.InvolvedObject.Name == "late").ToList();
+        Assert.Single(posted);
+        Assert.Equal(3, (await world.LeasesAsync()).Count);
+    }
+
+    [Fact]
     public async Task TheCheapestProviderTakesEveryReplica_UnlessPlacementRulesItOut_AndStatusSaysWhy()
     {
         await using var world = await OperatorWorld.StartStaticAsync(Fleet);

@@ -42,7 +42,7 @@ public sealed class EvmDeploymentTests
         }
 
         var order = await chain.Market.GetOrderAsync(BigInteger.Parse(running.Status.Order!.Id!, System.Globalization.CultureInfo.InvariantCulture));
-        Assert.Equal(MarketOrderState.Matched, order.State);
+        Assert.True(order.State == MarketOrderState.Matched, $"order {order.Id} is {order.State}; status: {KubernetesJson.Serialize(running.Status)}\noperator log:\n{world.OperatorLog}");
         Assert.Equal(2, (await chain.Market.OrderLeasesAsync(order.Id)).Count);
 
         // The escrow of 24 hours at the ceiling went in; deleting gives back all but the few seconds used.

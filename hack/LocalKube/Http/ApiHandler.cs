@@ -363,6 +363,12 @@ public sealed class ApiHandler
             {
                 while (watcher.Reader.TryRead(out var item))
                 {
+                    if (_faults.WatchDelay(r.Type.Plural, item.Type) is { } held && held > TimeSpan.Zero)
+                    {
+                        await context.Response.Body.FlushAsync(timeout.Token).ConfigureAwait(false);
+                        await Task.Delay(held, _time, timeout.Token).ConfigureAwait(false);
+                    }
+
                     var line = item.ToLine();
                     if (table && item.Type is "ADDED" or "MODIFIED" or "DELETED")
                     {

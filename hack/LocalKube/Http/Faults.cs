@@ -4,14 +4,15 @@ using DePin.LocalKube.Storage;
 namespace DePin.LocalKube.Http;
 
 /// <summary>
-/// Faults a test can inject: failed requests (5xx, or 429 with Retry-After), added latency, every watch
-/// closed at once, and compaction so that old resourceVersions get 410 Gone.
+/// Faults a test can inject: failed requests (5xx, or 429 with Retry-After), added latency, a watch held
+/// back, every watch closed at once, and compaction so that old resourceVersions get 410 Gone.
 /// </summary>
 /// <param name="store">The store whose watches and history the faults act on.</param>
 public sealed class Faults(ObjectStore store)
 {
     private readonly Lock _lock = new();
     private readonly List<FailureRule> _rules = [];
+    private readonly List<WatchDelayRule> _watchDelays = [];
 
     /// <summary>Latency added before every API request.</summary>
     public TimeSpan Latency { get; set; }
@@ -34,12 +35,55 @@ public sealed class Faults(ObjectStore store)
         }
     }
 
+    /// <summary>
+    /// Holds a watch back, as a lagging watch would: the watch that is about to send the
+    /// (<paramref name="skip"/>+1)-th ADDED event of the resource waits <paramref name="delay"/> first, and
+    /// every later event on it waits behind. Once.
+    /// </summary>
+    /// <param name="resource">The plural resource name, such as <c>depinleases</c>.</param>
+    /// <param name="skip">ADDED events of the resource sent on time before the one held back.</param>
+    /// <param name="delay">How long that event is held back.</param>
+    public void DelayWatch(string resource, int skip, TimeSpan delay)
+    {
+        lock (_lock)
+        {
+            _watchDelays.Add(new WatchDelayRule(resource, skip, delay));
+        }
+    }
+
+    /// <summary>How long a watch of a resource waits before it sends an event of this type; zero mostly.</summary>
+    internal TimeSpan WatchDelay(string resource, string eventType)
+    {
+        if (eventType != "ADDED")
+        {
+            return TimeSpan.Zero;
+        }
+
+        lock (_lock)
+        {
+            if (_watchDelays.FirstOrDefault(r => r.Resource == resource) is not { } rule)
+            {
+                return TimeSpan.Zero;
+            }
+
+            if (rule.Skip-- > 0)
+            {
+                return TimeSpan.Zero;
+            }
+
+            _watchDelays.Remove(rule);
+            Injected++;
+            return rule.Delay;
+        }
+    }
+
     /// <summary>Drops every failure not injected yet.</summary>
     public void Clear()
     {
         lock (_lock)
         {
             _rules.Clear();
+            _watchDelays.Clear();
         }
     }
 
@@ -149,6 +193,15 @@ public sealed class Faults(ObjectStore store)
 
         context.Response.StatusCode = 204;
         return true;
+    }
+
+    private sealed class WatchDelayRule(string resource, int skip, TimeSpan delay)
+    {
+        public string Resource { get; } = resource;
+
+        public int Skip { get; set; } = skip;
+
+        public TimeSpan Delay { get; } = delay;
     }
 
     private sealed class FailureRule(int remaining, int code, string? method, string? resource, int retryAfterSeconds, string? body)

@@ -330,6 +330,15 @@ internal sealed partial class DeploymentReconciler(
                 }
             }
 
+            // The leases of an order just accepted reach the cache one by one: one that has not yet is not
+            // a missing replica. Before a new order (escrow, bids, providers' capacity held), the API server
+            // itself says whether the last order's leases are all there.
+            if (fulfilled && await LeasesLagAsync(deployment, order!.Id!, owned, cancellationToken).ConfigureAwait(false))
+            {
+                status.Phase = DeploymentPhase.Leasing;
+                return (TimeSpan.FromSeconds(1), "Leasing");
+            }
+
             // The round is written before its order is posted: the order's key derives from it.
             status.Order = order = new OrderStatus { Attempt = (order?.Attempt ?? 0) + 1, Replicas = missing, FailedRounds = failed ? order!.FailedRounds : 0 };
             status.Phase = DeploymentPhase.Bidding;
@@ -448,6 +457,14 @@ internal sealed partial class DeploymentReconciler(
 
         status.Phase = DeploymentPhase.Leasing;
         return (TimeSpan.FromSeconds(1), "Leasing");
+    }
+
+    // Whether the API server has leases of the order that the cache has not shown yet.
+    private async Task<bool> LeasesLagAsync(DePinDeployment deployment, string orderId, IReadOnlyList<DePinLease> cached, CancellationToken cancellationToken)
+    {
+        var stored = await LeaseLists.OfDeploymentAsync(kubernetes, deployment.Metadata.NamespaceProperty, deployment.Metadata.Uid, cancellationToken).ConfigureAwait(false);
+        var seen = cached.Select(l => l.Metadata.Name).ToHashSet(StringComparer.Ordinal);
+        return stored.Any(l => l.Spec.OrderId == orderId && !seen.Contains(l.Metadata.Name));
     }
 
     private static OrderSpec OrderOf(DePinDeployment deployment, OrderStatus order, BigInteger maxPrice, ReplicaResources resources)

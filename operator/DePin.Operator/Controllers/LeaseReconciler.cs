@@ -421,9 +421,8 @@ internal sealed partial class LeaseReconciler(
         try
         {
             var budget = TokenAmount.Parse(budgetText, decimals);
-            var siblings = await kubernetes.CustomObjects.ListNamespacedCustomObjectAsync(DePinApi.Group, DePinApi.Version, lease.Metadata.NamespaceProperty, DePinLease.KubePluralName, labelSelector: $"{Names.DeploymentUidLabel}={deployment.Metadata.Uid}", cancellationToken: cancellationToken).ConfigureAwait(false);
-            var list = KubernetesJson.Deserialize<CustomList>(((JsonElement)siblings).GetRawText());
-            var spentToday = (list.Items ?? [])
+            var siblings = await LeaseLists.OfDeploymentAsync(kubernetes, lease.Metadata.NamespaceProperty, deployment.Metadata.Uid, cancellationToken).ConfigureAwait(false);
+            var spentToday = siblings
                 .Where(l => l.Metadata.Uid != lease.Metadata.Uid)
                 .SelectMany(l => l.Status?.Escrow?.TopUps ?? [])
                 .Concat(status.Escrow?.TopUps ?? [])
@@ -485,9 +484,4 @@ internal sealed partial class LeaseReconciler(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "lease {LeaseId}: listing the provider's pods failed: {Error}")]
     private static partial void LogSweepFailed(ILogger logger, string leaseId, string error);
-
-    private sealed class CustomList
-    {
-        public List<DePinLease>? Items { get; set; }
-    }
 }
