@@ -90,9 +90,20 @@ internal sealed partial class PodManager
                             continue;
                         }
 
+                        ContainerLaunch? launch = null;
+                        try
+                        {
+                            launch = probe.Exec is null ? null : Launch(pod, container);
+                        }
+                        catch (Exception e) when (e is InvalidOperationException or KeyNotFoundException)
+                        {
+                            // The pod is being changed under the probe: the next round sees it settled.
+                            continue;
+                        }
+
                         counter.InFlight = true;
                         counter.NextAt = now + ContainerProber.Period(probe);
-                        due.Add(new DueProbe(pod, container, container.Instance, kind, probe, spec, Handle(container), new Dictionary<int, int>(container.HostPorts), probe.Exec is null ? null : Launch(pod, container)));
+                        due.Add(new DueProbe(pod, container, container.Instance, kind, probe, spec, Handle(container), new Dictionary<int, int>(container.HostPorts), launch));
                     }
                 }
             }

@@ -149,19 +149,24 @@ internal sealed class ContainerProber : IDisposable
             if (probe.Exec is { } action)
             {
                 Runtime.ExecResult result;
-                try
+                using (var runtimeDeadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
                 {
-                    // A runtime that hangs (a docker daemon that stopped answering) fails the probe rather than freezing it.
-                    result = await target.ExecAsync([.. action.Command ?? []], timeout, cancellationToken).WaitAsync(timeout + RuntimeSlack, cancellationToken).ConfigureAwait(false);
-                }
-                catch (TimeoutException)
-                {
-                    return new ProbeResult(false, string.Create(CultureInfo.InvariantCulture, $"the runtime did not run the command within {(timeout + RuntimeSlack).TotalSeconds:0.#}s"));
+                    // A runtime that hangs (a docker daemon that stopped answering) fails the probe, and the call is
+                    // cancelled, rather than freezing the probe or piling calls up.
+                    runtimeDeadline.CancelAfter(timeout + RuntimeSlack);
+                    try
+                    {
+                        result = await target.ExecAsync([.. action.Command ?? []], timeout, runtimeDeadline.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                    {
+                        return new ProbeResult(false, string.Create(CultureInfo.InvariantCulture, $"the runtime did not run the command within {(timeout + RuntimeSlack).TotalSeconds:0.#}s"));
+                    }
                 }
 
                 return result.TimedOut ? new ProbeResult(false, string.Create(CultureInfo.InvariantCulture, $"command timed out after {timeout.TotalSeconds:0.#}s"))
                     : result.ExitCode == 0 ? new ProbeResult(true, "")
-                    : new ProbeResult(false, string.Create(CultureInfo.InvariantCulture, $"command exited with {result.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "an unknown code"}: {Shorten(result.Output)}"));
+                    : new ProbeResult(false, string.Create(CultureInfo.InvariantCulture, $"command exited with {result.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "an unknown code"}{(result.Output.Length > 0 ? ": " + Shorten(result.Output) : "")}"));
             }
 
             var port = probe.HttpGet?.Port ?? probe.TcpSocket?.Port;

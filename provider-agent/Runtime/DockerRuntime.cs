@@ -22,7 +22,6 @@ internal sealed class DockerRuntime : IPodRuntime, IDisposable
     private static readonly TimeSpan ExecPoll = TimeSpan.FromMilliseconds(50);
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<string, string> _hungExecs = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, IPAddress> _addresses = new(StringComparer.Ordinal);
 
     public DockerRuntime(string socketPath)
     {
@@ -133,27 +132,30 @@ internal sealed class DockerRuntime : IPodRuntime, IDisposable
     /// <summary>
     /// The container's own address on its network and the container port, as the kubelet probes a pod's
     /// IP. Not the published host port on the loopback address: Docker's userland proxy accepts
-    /// connections there whether or not anything in the container listens.
+    /// connections there whether or not anything in the container listens. The agent must reach the
+    /// containers' network (run it on the host, or with host networking).
     /// </summary>
     public async Task<IPEndPoint?> ProbeEndpointAsync(ContainerHandle handle, int containerPort, int hostPort, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(handle);
         var id = handle.ContainerId ?? throw new ArgumentException("a docker container handle has an id", nameof(handle));
-        if (!_addresses.TryGetValue(id, out var address))
-        {
-            var inspect = await SendAsync(HttpMethod.Get, $"containers/{id}/json", null, cancellationToken, HttpStatusCode.NotFound).ConfigureAwait(false);
-            var settings = inspect?["NetworkSettings"];
-            var text = settings?["IPAddress"]?.GetValue<string>() is { Length: > 0 } direct ? direct
-                : settings?["Networks"]?.AsObject().Select(n => n.Value?["IPAddress"]?.GetValue<string>()).FirstOrDefault(a => !string.IsNullOrEmpty(a));
-            if (!IPAddress.TryParse(text, out address))
-            {
-                return null;
-            }
 
-            _addresses[id] = address;
+        // Asked each time (a local call): an address kept from before could belong to another container by now.
+        var inspect = await SendAsync(HttpMethod.Get, $"containers/{id}/json", null, cancellationToken, HttpStatusCode.NotFound).ConfigureAwait(false);
+        if (inspect?["State"]?["Running"]?.GetValue<bool>() != true)
+        {
+            return null;
         }
 
-        return new IPEndPoint(address, containerPort);
+        var settings = inspect["NetworkSettings"];
+        var networks = settings?["Networks"]?.AsObject().Select(n => n.Value).ToList() ?? [];
+        var candidates = new[] { settings?["IPAddress"], settings?["GlobalIPv6Address"] }
+            .Concat(networks.Select(n => n?["IPAddress"]))
+            .Concat(networks.Select(n => n?["GlobalIPv6Address"]))
+            .Select(n => n?.GetValue<string>());
+        return candidates.FirstOrDefault(a => !string.IsNullOrEmpty(a)) is { } text && IPAddress.TryParse(text, out var address)
+            ? new IPEndPoint(address, containerPort)
+            : null;
     }
 
     /// <summary>
@@ -211,8 +213,9 @@ internal sealed class DockerRuntime : IPodRuntime, IDisposable
                 return new ExecResult(null, "", TimedOut: true);
             }
 
-            // Quick commands are seen at once; slow ones are asked less and less often, up to once a second.
-            await Task.Delay(poll, cancellationToken).ConfigureAwait(false);
+            // Quick commands are seen at once; slow ones are asked less and less often, up to once a second,
+            // and once more at the timeout.
+            await Task.Delay(poll < timeout - deadline.Elapsed ? poll : timeout - deadline.Elapsed, cancellationToken).ConfigureAwait(false);
             poll = TimeSpan.FromTicks(Math.Min(poll.Ticks * 2, TimeSpan.TicksPerSecond));
         }
     }
@@ -242,7 +245,6 @@ internal sealed class DockerRuntime : IPodRuntime, IDisposable
     // What the runtime remembers of a container that is going away.
     private void Forget(string id)
     {
-        _addresses.TryRemove(id, out _);
         foreach (var key in _hungExecs.Keys.Where(k => k.StartsWith(id + "\n", StringComparison.Ordinal)))
         {
             _hungExecs.TryRemove(key, out _);

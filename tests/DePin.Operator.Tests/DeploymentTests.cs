@@ -238,9 +238,9 @@ public sealed class DeploymentTests
         await using var world = await OperatorWorld.StartStaticAsync(Fleet[0]);
         var deployment = OperatorWorld.OneReplicaExample("phoenix");
 
-        // The pod sent again starts from nothing; on a busy machine its workload may take longer to listen
-        // than the example's two failed rounds allow. The SLA is not what this test is about.
-        deployment.Spec.Sla!.Probe!.FailureThreshold = 10;
+        // The pod sent again starts from nothing; on a busy machine the gap until its workload listens may
+        // outlast many probe rounds. The SLA is not what this test is about: it tolerates all it can.
+        deployment.Spec.Sla!.Probe!.FailureThreshold = 100;
         await world.CreateAsync(deployment);
         await world.WaitAsync("phoenix", d => d.Status?.Phase == DeploymentPhase.Running);
         var agent = world.Fleet.Agents[0];

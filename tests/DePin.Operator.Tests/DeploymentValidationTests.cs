@@ -91,6 +91,9 @@ public sealed class DeploymentValidationTests
         spec.Template.Spec.Containers[0].LivenessProbe = new V1Probe { TcpSocket = new V1TCPSocketAction { Port = 8080 }, TimeoutSeconds = 3601 };
         Assert.Equal(("UnsupportedField", "spec.template.spec.containers[0].livenessProbe.timeoutSeconds"), Problem(spec));
 
+        spec.Template.Spec.Containers[0].LivenessProbe = new V1Probe { TcpSocket = new V1TCPSocketAction { Port = 8080 }, FailureThreshold = 10_001 };
+        Assert.Equal(("UnsupportedField", "spec.template.spec.containers[0].livenessProbe.failureThreshold"), Problem(spec));
+
         spec.Template.Spec.Containers[0].LivenessProbe = null;
         spec.Template.Spec.Containers[0].ReadinessProbe = new V1Probe { HttpGet = new V1HTTPGetAction { Port = "admin" } };
         Assert.Equal(("UnsupportedField", "spec.template.spec.containers[0].readinessProbe.httpGet.port"), Problem(spec));

@@ -226,12 +226,13 @@ public sealed class DockerRuntimeTests : IAsyncLifetime
 
         // The container stops listening (its host port, Docker's proxy, still accepts): the liveness probe
         // fails, docker stops the container and the agent starts a new one.
-        Unplay("c0");
         using (var proxy = new System.Net.Sockets.TcpClient())
         {
             var published = (await agent.SendAsync(HttpMethod.Get, "v1/leases/dock/pods/p1"))["spec"]!["containers"]![0]!["ports"]![0]!["hostPort"]!.GetValue<int>();
             await proxy.ConnectAsync(System.Net.IPAddress.Loopback, published);
         }
+
+        Unplay("c0");
 
         await Eventually.UntilAsync(async () => (await agent.SendAsync(HttpMethod.Get, "v1/leases/dock/pods/p1"))["status"]!["containerStatuses"]![0]!["restartCount"]!.GetValue<int>() == 1, TimeSpan.FromSeconds(30));
         Assert.Contains(_calls, c => c.Method == "POST" && c.Path.StartsWith("/v1.41/containers/c0/stop", StringComparison.Ordinal));

@@ -363,7 +363,7 @@ public sealed class ApiHandler
             {
                 while (watcher.Reader.TryRead(out var item))
                 {
-                    if (_faults.WatchDelay(r.Type.Plural, item.Type) is { } held && held > TimeSpan.Zero)
+                    if (_faults.WatchDelay(r.Type.Plural, item.Type, () => JsonNode.Parse(item.Json)?["metadata"]?["name"]?.GetValue<string>()) is { } held && held > TimeSpan.Zero)
                     {
                         await context.Response.Body.FlushAsync(timeout.Token).ConfigureAwait(false);
                         await Task.Delay(held, _time, timeout.Token).ConfigureAwait(false);

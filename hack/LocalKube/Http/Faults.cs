@@ -36,12 +36,12 @@ public sealed class Faults(ObjectStore store)
     }
 
     /// <summary>
-    /// Holds a watch back, as a lagging watch would: the watch that is about to send the
-    /// (<paramref name="skip"/>+1)-th ADDED event of the resource waits <paramref name="delay"/> first, and
-    /// every later event on it waits behind. Once.
+    /// Holds a watch back, as a lagging watch would: the watch that is about to send the ADDED event of the
+    /// (<paramref name="skip"/>+1)-th object of the resource waits <paramref name="delay"/> first, and every
+    /// later event on it waits behind. Objects are counted once however many watches send them. Once.
     /// </summary>
     /// <param name="resource">The plural resource name, such as <c>depinleases</c>.</param>
-    /// <param name="skip">ADDED events of the resource sent on time before the one held back.</param>
+    /// <param name="skip">Objects of the resource whose ADDED events go on time before the one held back.</param>
     /// <param name="delay">How long that event is held back.</param>
     public void DelayWatch(string resource, int skip, TimeSpan delay)
     {
@@ -51,8 +51,8 @@ public sealed class Faults(ObjectStore store)
         }
     }
 
-    /// <summary>How long a watch of a resource waits before it sends an event of this type; zero mostly.</summary>
-    internal TimeSpan WatchDelay(string resource, string eventType)
+    /// <summary>How long a watch of a resource waits before it sends an event; zero mostly.</summary>
+    internal TimeSpan WatchDelay(string resource, string eventType, Func<string?> objectName)
     {
         if (eventType != "ADDED")
         {
@@ -66,7 +66,8 @@ public sealed class Faults(ObjectStore store)
                 return TimeSpan.Zero;
             }
 
-            if (rule.Skip-- > 0)
+            var name = objectName() ?? "";
+            if (rule.OnTime.Contains(name) || (rule.OnTime.Count < rule.Skip && rule.OnTime.Add(name)))
             {
                 return TimeSpan.Zero;
             }
@@ -199,7 +200,10 @@ public sealed class Faults(ObjectStore store)
     {
         public string Resource { get; } = resource;
 
-        public int Skip { get; set; } = skip;
+        public int Skip { get; } = skip;
+
+        /// <summary>The objects whose ADDED events go on time.</summary>
+        public HashSet<string> OnTime { get; } = new(StringComparer.Ordinal);
 
         public TimeSpan Delay { get; } = delay;
     }

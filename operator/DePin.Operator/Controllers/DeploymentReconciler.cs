@@ -464,7 +464,10 @@ internal sealed partial class DeploymentReconciler(
     {
         var stored = await LeaseLists.OfDeploymentAsync(kubernetes, deployment.Metadata.NamespaceProperty, deployment.Metadata.Uid, cancellationToken).ConfigureAwait(false);
         var seen = cached.Select(l => l.Metadata.Name).ToHashSet(StringComparer.Ordinal);
-        return stored.Any(l => l.Spec.OrderId == orderId && !seen.Contains(l.Metadata.Name));
+
+        // The cache holds a deployment's leases by owner: only leases it owns count here too.
+        return stored.Any(l => l.Spec.OrderId == orderId && !seen.Contains(l.Metadata.Name)
+            && l.Metadata.OwnerReferences?.Any(o => o.Uid == deployment.Metadata.Uid) == true);
     }
 
     private static OrderSpec OrderOf(DePinDeployment deployment, OrderStatus order, BigInteger maxPrice, ReplicaResources resources)

@@ -101,6 +101,12 @@ internal static class DeploymentValidation
     /// <summary>The longest probe timeout a provider's agent accepts (its own limit).</summary>
     private const long MaxProbeTimeoutSeconds = 3600;
 
+    /// <summary>The longest probe period and initial delay a provider's agent accepts (its own limit).</summary>
+    private const long MaxProbeSeconds = 86_400;
+
+    /// <summary>The most results in a row a provider's agent lets a probe need (its own limit).</summary>
+    private const long MaxProbeThreshold = 10_000;
+
     private static SpecProblem? CheckTemplate(V1PodTemplateSpec template, bool allowSecrets)
     {
         foreach (var label in template.Metadata?.Labels?.Keys ?? [])
@@ -195,6 +201,14 @@ internal static class DeploymentValidation
                 if (probe?.TimeoutSeconds > MaxProbeTimeoutSeconds)
                 {
                     return new SpecProblem("UnsupportedField", string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{path}.{field}.timeoutSeconds: provider agents let a probe run at most {MaxProbeTimeoutSeconds} s"));
+                }
+
+                foreach (var (setting, value, maximum) in new (string, int?, long)[] { ("periodSeconds", probe?.PeriodSeconds, MaxProbeSeconds), ("initialDelaySeconds", probe?.InitialDelaySeconds, MaxProbeSeconds), ("successThreshold", probe?.SuccessThreshold, MaxProbeThreshold), ("failureThreshold", probe?.FailureThreshold, MaxProbeThreshold) })
+                {
+                    if (value > maximum)
+                    {
+                        return new SpecProblem("UnsupportedField", string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{path}.{field}.{setting}: provider agents take at most {maximum}"));
+                    }
                 }
 
                 // An agent reaches a container only through the ports it declares, as they are published on the provider's host.
